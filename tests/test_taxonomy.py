@@ -1,0 +1,113 @@
+import pytest
+
+from geo import taxonomy
+from geo.errors import GeoInputError
+from geo.taxonomy import (
+    BORDER_CORRIDOR_CATEGORIES, CASE_STATUSES, CATEGORIES, CLEARED_STATUSES, SENSITIVE_BY_DEFAULT,
+    SEVERITIES, SOCIAL_ORDER_CATEGORIES, label, normalise_term, parse_case_status, parse_category,
+    parse_severity,
+)
+
+
+def test_category_order_and_codes_as_in_the_glossary():
+    assert list(CATEGORIES)[:3] == ["homicide", "assault", "sexual_offence"]
+    assert len(CATEGORIES) == 17
+    assert CATEGORIES["snatch_theft"].label_vi == "Cướp giật tài sản"
+
+
+@pytest.mark.parametrize("value", [
+    "hightech_fraud", "Lừa đảo công nghệ cao", "lua dao cong nghe cao", "  LỪA ĐẢO   công nghệ CAO ",
+    "High-tech fraud", "high tech fraud",
+])
+def test_parse_category_accepts_code_vietnamese_and_english(value):
+    assert parse_category(value) == "hightech_fraud"
+
+
+@pytest.mark.parametrize("value,code", [
+    ("Ma tuý", "drugs"), ("ma túy", "drugs"), ("tín dụng đen", "loan_sharking"),
+    ("cho vay lãi nặng", "loan_sharking"), ("Đánh bạc, tổ chức đánh bạc", "gambling"),
+    ("cuop giat", "snatch_theft"), ("Trộm cắp", "theft"), ("mua ban nguoi", "human_trafficking"),
+    ("xuat nhap canh trai phep", "illegal_border_crossing"), ("Cố ý gây thương tích", "assault"),
+])
+def test_parse_category_vietnamese_forms(value, code):
+    assert parse_category(value) == code
+
+
+def test_parse_category_unknown_names_value_and_allowed_codes():
+    with pytest.raises(GeoInputError, match=r"category 'xyz' is not one of: homicide, assault"):
+        parse_category("xyz")
+    with pytest.raises(GeoInputError):
+        parse_category(None)
+    with pytest.raises(GeoInputError):
+        parse_category("")
+
+
+@pytest.mark.parametrize("value,code", [
+    ("ít nghiêm trọng", "less_serious"), ("IT NGHIEM TRONG", "less_serious"), ("nghiêm trọng", "serious"),
+    ("Rất nghiêm trọng", "very_serious"), ("dac biet nghiem trong", "especially_serious"),
+    ("very_serious", "very_serious"), ("Especially serious", "especially_serious"),
+])
+def test_parse_severity(value, code):
+    assert parse_severity(value) == code
+
+
+def test_parse_severity_unknown():
+    with pytest.raises(GeoInputError, match="severity 'minor' is not one of: less_serious, serious"):
+        parse_severity("minor")
+
+
+@pytest.mark.parametrize("value,code", [
+    ("tiếp nhận", "received"), ("Khởi tố", "prosecuted"), ("khám phá", "cleared"),
+    ("điều tra làm rõ", "cleared"), ("tam dinh chi", "suspended"), ("Truy tố", "indicted"),
+    ("xét xử", "tried"), ("cleared", "cleared"), ("Suspended", "suspended"),
+])
+def test_parse_case_status(value, code):
+    assert parse_case_status(value) == code
+
+
+def test_parse_case_status_unknown():
+    with pytest.raises(GeoInputError, match="case_status 'closed' is not one of: received"):
+        parse_case_status("closed")
+
+
+def test_severity_ranks_follow_art_9():
+    assert [s.rank for s in SEVERITIES.values()] == [1, 2, 3, 4]
+    assert "15 năm" in SEVERITIES["very_serious"].max_penalty_vi
+    assert "tử hình" in SEVERITIES["especially_serious"].max_penalty_vi
+
+
+def test_statuses_and_cleared_set():
+    assert list(CASE_STATUSES) == ["received", "prosecuted", "cleared", "suspended", "indicted", "tried"]
+    assert CLEARED_STATUSES == {"cleared", "indicted", "tried"}
+
+
+def test_sets_social_order_border_sensitive():
+    assert BORDER_CORRIDOR_CATEGORIES == {"smuggling", "drugs", "illegal_border_crossing", "human_trafficking"}
+    assert SENSITIVE_BY_DEFAULT == {"human_trafficking"}
+    assert {"theft", "robbery", "homicide", "gambling", "loan_sharking"} <= SOCIAL_ORDER_CATEGORIES
+    assert not {"drugs", "smuggling", "corruption_economic", "environment",
+                "illegal_border_crossing"} & SOCIAL_ORDER_CATEGORIES
+
+
+def test_label_both_languages_and_errors():
+    assert label("category", "drugs") == "Ma túy"
+    assert label("category", "drugs", lang="en") == "Drugs"
+    assert label("severity", "serious", "vi") == "Nghiêm trọng"
+    assert label("case_status", "suspended", "en") == "Suspended"
+    assert label("category", "ma tuy") == "Ma túy"
+    with pytest.raises(GeoInputError, match="lang 'fr'"):
+        label("category", "drugs", lang="fr")
+    with pytest.raises(GeoInputError, match="kind 'colour'"):
+        label("colour", "red")
+
+
+def test_no_spelling_names_two_codes():
+    for kind in ("category", "severity", "case_status"):
+        table = taxonomy.lookup_table(kind)
+        assert set(table.values()) == set(taxonomy._KINDS[kind])
+
+
+def test_normalise_term_handles_composed_and_decomposed_marks():
+    import unicodedata
+    decomposed = unicodedata.normalize("NFD", "Đặc biệt nghiêm trọng")
+    assert normalise_term(decomposed) == normalise_term("dac biet  NGHIEM-trong") == "dac biet nghiem trong"
