@@ -1,0 +1,60 @@
+# Bản đồ 138 — setup, run and test. `make run` and `make test` are the two quick-start commands.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SHARED_DATA ?= ../shared/data
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export HOST PORT
+
+.PHONY: run test setup venv assets data db seed browser-deps serve bench clean
+
+run: setup db seed  ## set everything up, then serve on http://$(HOST):$(PORT)
+	$(PY) server.py
+
+test: setup browser-deps  ## set everything up, then run the whole test suite
+	$(PY) -m pytest
+
+setup: venv assets data
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+assets: node_modules/.package-lock.json
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+# Third-party boundary and population files: copied, never committed (see data/boundaries/README.md).
+data:
+	@for sub in boundaries population; do \
+	  mkdir -p data/$$sub; \
+	  if [ -d "$(SHARED_DATA)/$$sub" ]; then cp -u "$(SHARED_DATA)/$$sub"/* data/$$sub/; fi; \
+	done
+	@test -f data/boundaries/dong_thap_communes_2024.geojson || \
+	  { echo "No boundary file: set SHARED_DATA=... or copy your own (data/boundaries/README.md)"; exit 1; }
+
+db: venv
+	$(PY) -m flask --app server init-db
+	$(PY) -m flask --app server load-boundaries --if-empty
+
+seed: db
+	$(PY) -m flask --app server seed-demo --if-empty
+
+# Debian's Chromium for the browser tests (Playwright's own browser download cannot work offline).
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium fonts-dejavu-core; \
+	  else sudo apt-get update -q && sudo apt-get install -y -q chromium fonts-dejavu-core; fi; }
+
+serve:
+	$(PY) server.py
+
+bench: setup
+	for script in bench/bench_*.py; do $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) node_modules instance/*.sqlite3*

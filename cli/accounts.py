@@ -1,0 +1,73 @@
+"""Database and account commands: ``init-db``, ``create-user``, ``create-token``."""
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from store.models import User
+
+
+def register(app) -> None:
+    app.cli.add_command(init_db)
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(create_token)
+
+
+@click.command("init-db")
+def init_db():
+    """Create or upgrade the database schema (Alembic migrations to head)."""
+    db = current_app.extensions["db"]
+    db.upgrade()
+    click.echo(f"schema at revision {db.current_revision()} ({_redacted(db.url)})")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["admin", "planner", "border_guard", "district"]))
+@click.option("--district", "district_code", default=None, help="3-digit district code, for --role district")
+@click.option("--name", "display_name", default="", help="Full name shown in the audit log")
+@click.option("--sensitive-clearance", is_flag=True, help="May see exact locations of trafficking cases")
+def create_user_command(username, role, district_code, display_name, sensitive_clearance):
+    """Create a user; the password is read from standard input (first line)."""
+    from store.boundaries import known_district_codes
+    from web.auth import create_user
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    db = current_app.extensions["db"]
+    try:
+        with db.transaction() as session:
+            known = known_district_codes(session) or None
+            create_user(session, username, password, role, district_code, display_name=display_name,
+                        sensitive_clearance=sensitive_clearance, known_districts=known)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"user {username} created with role {role}" + (f" for district {district_code}" if district_code else ""))
+
+
+@click.command("create-token")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for, e.g. 'QGIS máy phòng PV01'")
+def create_token(username, name):
+    """Issue an API token for USERNAME (printed once; only its hash is kept)."""
+    from store import audit
+    from web.auth import issue_token
+
+    db = current_app.extensions["db"]
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        token = issue_token(session, user, name)
+        audit.record(session, username="cli", action="create_token", entity="user", entity_id=user.id,
+                     after={"token_name": name})
+    click.echo(token)
+
+
+def _redacted(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url

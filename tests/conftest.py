@@ -1,0 +1,142 @@
+"""Shared fixtures in the flaskr manner: ``app`` on a temporary database, ``client``, ``runner``,
+plus one signed-in user per role and the real boundary files.
+
+The schema, boundaries, population and users are prepared once per session in a template database that
+each test copies, so a test starts from a migrated, loaded store in milliseconds.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "mat-khau-kiem-thu-138"
+# username -> (role, district)
+USERS = {
+    "admin": ("admin", None),
+    "planner": ("planner", None),
+    "guard": ("border_guard", None),
+    "district_869": ("district", "869"),  # Tân Hồng, on the border
+    "district_866": ("district", "866"),  # Thành phố Cao Lãnh
+}
+
+
+def find_data_dir() -> Path:
+    """Where the boundary and population files are: $BANDO_DATA_DIR, ./data, or ../shared/data."""
+    candidates = [os.environ.get("BANDO_DATA_DIR"), ROOT / "data", ROOT.parent / "shared" / "data"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "boundaries" / "dong_thap_communes_2024.geojson").exists():
+            return Path(candidate)
+    pytest.fail("boundary files not found: run `make data` or set BANDO_DATA_DIR")
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    return find_data_dir()
+
+
+@pytest.fixture(scope="session")
+def boundary_set(data_dir):
+    from geo.boundaries import read_communes
+
+    return read_communes(data_dir / "boundaries" / "dong_thap_communes_2024.geojson")
+
+
+@pytest.fixture(scope="session")
+def population(data_dir, boundary_set):
+    from geo.boundaries import read_population
+
+    return read_population(data_dir / "population" / "dong_thap_population_2019.csv", boundaries=boundary_set)
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, boundary_set, population, data_dir) -> Path:
+    from store.boundaries import save_boundary_set, save_population
+    from store.db import Database
+    from web.auth import create_user
+
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    db.upgrade()
+    with db.transaction() as session:
+        save_boundary_set(session, boundary_set)
+        save_population(session, population, source="census 2019")
+        for username, (role, district) in USERS.items():
+            create_user(session, username, PASSWORD, role, district, actor="test-setup")
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return path
+
+
+def make_app(tmp_path: Path, template_db: Path, data_dir: Path, **config):
+    from server import create_app
+
+    db_path = tmp_path / "bando138.sqlite3"
+    shutil.copy(template_db, db_path)
+    settings = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "DATABASE_URL": f"sqlite:///{db_path}",
+        "DATA_DIR": str(data_dir),
+    }
+    settings.update(config)
+    return create_app(settings)
+
+
+@pytest.fixture
+def app(tmp_path, template_db, data_dir):
+    application = make_app(tmp_path, template_db, data_dir)
+    yield application
+    application.extensions["db"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token_from(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class SignIn:
+    """``login("planner")`` signs the test client in through the real form (with its CSRF token)."""
+
+    def __init__(self, client):
+        self.client = client
+        self.csrf_token = None
+
+    def __call__(self, username: str = "admin"):
+        page = self.client.get("/login")
+        token = csrf_token_from(page.get_data(as_text=True))
+        response = self.client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+        assert response.status_code == 302, f"sign-in of {username} failed: {response.status_code}"
+        self.csrf_token = self.fresh_token()
+        return self.client
+
+    def fresh_token(self) -> str:
+        """A CSRF token valid for the signed-in session, for POST requests in tests."""
+        page = self.client.get("/login")
+        return csrf_token_from(page.get_data(as_text=True))
+
+
+@pytest.fixture
+def login(client):
+    return SignIn(client)
+
+
+@pytest.fixture
+def db(app):
+    return app.extensions["db"]

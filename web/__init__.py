@@ -1,0 +1,166 @@
+"""Web layer: blueprints, sign-in, access control, error handling.
+
+Every module in this package that defines a blueprint named ``bp`` is registered automatically, so a
+new resource is one new module and no shared list to edit.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+
+from flask import Flask, g, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from geo.errors import GeoInputError
+from web import access
+from web.i18n import current_language, pick, t
+
+csrf = CSRFProtect()
+log = logging.getLogger("bando138")
+
+
+def register(app: Flask) -> None:
+    from web import auth
+
+    # CSRF is checked in check_access so that API-token requests (no cookie, no CSRF risk) skip it.
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    csrf.init_app(app)
+    auth.login_manager.init_app(app)
+
+    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        blueprint = getattr(module, "bp", None)
+        if blueprint is not None:
+            app.register_blueprint(blueprint)
+
+    from cli import register as register_cli
+
+    register_cli(app)
+
+    app.before_request(check_access)
+    app.teardown_appcontext(close_session)
+    app.after_request(security_headers)
+    register_error_handlers(app)
+
+    @app.context_processor
+    def interface_helpers():
+        return {"t": t, "pick": pick, "lang": current_language(), "current_user": current_user,
+                "role_labels": access.ROLE_LABELS, "nav_endpoints": navigable_endpoints(app),
+                "show_demo_banner": demo_data_present()}
+
+    @app.template_filter("querystring_with")
+    def querystring_with(args, **changes):
+        """The current query string with some parameters replaced (keeps a bookmarked view intact)."""
+        from urllib.parse import urlencode
+
+        merged = {k: v for k, v in args.items(multi=True) if k not in changes}
+        merged.update({k: v for k, v in changes.items() if v is not None})
+        return urlencode(merged)
+
+
+def navigable_endpoints(app: Flask) -> set[str]:
+    """Endpoints the signed-in user may open, so the menu never offers a page that answers 403."""
+    if not current_user.is_authenticated:
+        return set()
+    names = set()
+    for endpoint, view in app.view_functions.items():
+        roles = access.allowed_roles(view)
+        if roles and (current_user.role in roles or access.PUBLIC in roles):
+            names.add(endpoint)
+    return names
+
+
+def demo_data_present() -> bool:
+    if not current_user.is_authenticated:
+        return False
+    from store.incidents import has_demo_data
+
+    try:
+        return has_demo_data(db_session())
+    except Exception:  # schema not created yet: the page itself will say so
+        return False
+
+
+def db_session():
+    """The request's session (opened on first use, closed at teardown)."""
+    from flask import current_app
+
+    if "db_session" not in g:
+        g.db_session = current_app.extensions["db"].Session()
+    return g.db_session
+
+
+def close_session(_exc=None):
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+def wants_json() -> bool:
+    return request.path.startswith(("/api/", "/ogc")) or request.accept_mimetypes.best == "application/json"
+
+
+def check_access():
+    if request.endpoint is None:
+        return None  # unknown URL: let the 404 handler answer
+    if request.endpoint == "static":
+        return None
+    from flask import current_app
+
+    view = current_app.view_functions.get(request.endpoint)
+    roles = access.allowed_roles(view)
+    if roles is None:
+        log.warning("endpoint %s declares no audience; denied", request.endpoint)
+        return deny(403)
+    if access.PUBLIC in roles:
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            csrf.protect()
+        return None
+    if not current_user.is_authenticated:
+        if wants_json():
+            return deny(401)
+        return redirect(url_for("auth.login", next=request.full_path if request.args else request.path))
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not g.get("token_auth"):
+        csrf.protect()
+    if current_user.role not in roles:
+        return deny(403)
+    return None
+
+
+def deny(status: int):
+    key = {401: "login.required", 403: "error.forbidden", 404: "error.not_found", 400: "error.bad_request",
+           413: "error.too_large"}.get(status, "error.server")
+    if wants_json():
+        return jsonify({"error": t(key), "status": status}), status
+    return render_template("error.html", message=t(key), status=status), status
+
+
+def security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_e):
+        if wants_json():
+            return jsonify({"error": t("error.csrf"), "status": 400}), 400
+        return render_template("error.html", message=t("error.csrf"), status=400), 400
+
+    @app.errorhandler(GeoInputError)
+    def geo_input_error(e):
+        if wants_json():
+            return jsonify({"error": str(e), "status": 400}), 400
+        return render_template("error.html", message=str(e), status=400), 400
+
+    for status in (400, 401, 403, 404, 405, 413):
+        app.register_error_handler(status, lambda _e, status=status: deny(status))
+
+    @app.errorhandler(500)
+    def server_error(_e):
+        # The traceback goes to the log, never to the user.
+        return deny(500)

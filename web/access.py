@@ -1,0 +1,51 @@
+"""Who may use which endpoint.
+
+Every view declares its audience with :func:`allow`; :func:`check_access` runs before each request and
+denies any endpoint that declared nothing, so a forgotten declaration fails closed.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+ADMIN = "admin"
+PLANNER = "planner"
+BORDER_GUARD = "border_guard"
+DISTRICT = "district"
+ROLES = (ADMIN, PLANNER, BORDER_GUARD, DISTRICT)
+EVERYONE = ROLES  # every signed-in role
+PUBLIC = "public"  # no sign-in needed (login page, static assets)
+
+ROLE_LABELS = {
+    ADMIN: ("Quản trị viên", "Administrator"),
+    PLANNER: ("Cán bộ tham mưu tỉnh", "Province planner"),
+    BORDER_GUARD: ("Bộ đội Biên phòng", "Border guard"),
+    DISTRICT: ("BCĐ 138 huyện/thành phố", "District committee"),
+}
+
+
+def allow(*roles):
+    """Declare the roles that may call a view (``allow(PUBLIC)`` for pages open to everyone)."""
+    unknown = [r for r in roles if r not in ROLES and r != PUBLIC]
+    if unknown or not roles:
+        raise ValueError(f"allow() takes roles from {ROLES + (PUBLIC,)}, got {roles!r}")
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = frozenset(roles)
+        return wrapped
+
+    return decorate
+
+
+def allowed_roles(view) -> frozenset | None:
+    return getattr(view, "allowed_roles", None)
+
+
+def may_edit_district(user, district_code: str | None) -> bool:
+    """Province-level roles edit everywhere; a district committee only its own district."""
+    if user.role in (ADMIN, PLANNER):
+        return True
+    return user.role == DISTRICT and district_code is not None and user.district_code == district_code
