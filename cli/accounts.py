@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 import click
+from flask.cli import with_appcontext
 from flask import current_app
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ def register(app) -> None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db():
     """Create or upgrade the database schema (Alembic migrations to head)."""
     db = current_app.extensions["db"]
@@ -25,6 +27,7 @@ def init_db():
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice(["admin", "planner", "border_guard", "district"]))
 @click.option("--district", "district_code", default=None, help="3-digit district code, for --role district")
@@ -48,6 +51,7 @@ def create_user_command(username, role, district_code, display_name, sensitive_c
 
 
 @click.command("create-token")
+@with_appcontext
 @click.argument("username")
 @click.option("--name", default="", help="What the token is for, e.g. 'QGIS máy phòng PV01'")
 def create_token(username, name):

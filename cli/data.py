@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 from flask import current_app
 from sqlalchemy import select
 
@@ -35,6 +36,7 @@ def parse_field_map(pairs) -> dict | None:
 
 
 @click.command("load-boundaries")
+@with_appcontext
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
 @click.option("--field", "fields", multiple=True, metavar="FIELD=COLUMN",
               help="Map a column of your file to a field, e.g. --field commune_code=MA_XA (repeatable)")
@@ -89,6 +91,7 @@ def load_boundaries(path, fields, crs, layer, version_label, effective_date, pop
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--seed", default=138, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="Do nothing when incidents already exist")
 def seed_demo(seed, if_empty):
@@ -118,6 +121,7 @@ def seed_demo(seed, if_empty):
 
 
 @click.command("import-incidents")
+@with_appcontext
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--skip-invalid", is_flag=True, help="Write the valid rows and report the others")
 def import_incidents_command(file, skip_invalid):
@@ -157,6 +161,7 @@ def import_incidents_command(file, skip_invalid):
 
 
 @click.command("export-incidents")
+@with_appcontext
 @click.option("--format", "fmt", type=click.Choice(["csv", "geojson"]), default="csv", show_default=True)
 @click.option("--year", type=int, default=None)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="File to write (default: stdout)")
