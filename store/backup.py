@@ -1,0 +1,96 @@
+"""Consistent backups and restores of the database.
+
+SQLite uses the online backup API, which copies a consistent snapshot even while the app writes (WAL);
+PostgreSQL uses ``pg_dump``/``pg_restore`` in custom format.
+"""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+
+class BackupError(RuntimeError):
+    pass
+
+
+def sqlite_path(url: str) -> Path:
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise BackupError("an in-memory database cannot be backed up")
+    return Path(database)
+
+
+def backup(url: str, destination) -> Path:
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    if url.startswith("sqlite"):
+        tmp = destination.with_suffix(destination.suffix + ".part")
+        source = sqlite3.connect(sqlite_path(url))
+        target = sqlite3.connect(tmp)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        _check_sqlite_backup(tmp)
+        tmp.replace(destination)  # a half-written backup never carries the final name
+        return destination
+    if url.startswith("postgresql"):
+        _run(["pg_dump", "--format=custom", f"--file={destination}", _libpq_url(url)])
+        return destination
+    raise BackupError(f"backups are not supported for {make_url(url).drivername}")
+
+
+def restore(url: str, source) -> None:
+    source = Path(source)
+    if not source.exists():
+        raise BackupError(f"backup file {str(source)!r} does not exist")
+    if url.startswith("sqlite"):
+        _check_sqlite_backup(source)
+        live = sqlite3.connect(sqlite_path(url), timeout=30)
+        backup_db = sqlite3.connect(source)
+        try:
+            # The backup API replaces the live database page by page under one lock: readers see old or new.
+            backup_db.backup(live)
+        finally:
+            backup_db.close()
+            live.close()
+        return
+    if url.startswith("postgresql"):
+        _run(["pg_restore", "--clean", "--if-exists", "--single-transaction", f"--dbname={_libpq_url(url)}",
+              str(source)])
+        return
+    raise BackupError(f"restores are not supported for {make_url(url).drivername}")
+
+
+def _check_sqlite_backup(path: Path) -> None:
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            status = connection.execute("PRAGMA integrity_check").fetchone()[0]
+            revision = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as e:
+        raise BackupError(f"{path.name} is not a Bản đồ 138 database backup: {e}") from None
+    if status != "ok":
+        raise BackupError(f"{path.name} failed the integrity check: {status}")
+    if revision is None:
+        raise BackupError(f"{path.name} has no schema revision")
+
+
+def _libpq_url(url: str) -> str:
+    parsed = make_url(url)
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _run(command: list[str]) -> None:
+    if shutil.which(command[0]) is None:
+        raise BackupError(f"{command[0]} is not installed (Debian package postgresql-client)")
+    completed = subprocess.run(command, capture_output=True, text=True)
+    if completed.returncode != 0:
+        raise BackupError(f"{command[0]} failed: {completed.stderr.strip()}")
