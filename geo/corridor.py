@@ -84,6 +84,8 @@ def _as_metric_line(border_line) -> LineString:
             f"border_line: received a {geom.geom_type} that does not merge into one LineString; allowed: one "
             "continuous line (bridge gaps first, e.g. with derive_border_line)"
         )
+    if not geom.length > 0:
+        raise GeoInputError("border_line: received a line of zero length; allowed: a line with two distinct points")
     return geom
 
 
@@ -506,8 +508,9 @@ class _NearestOnLine:
         nseg = len(self.ax)
         slack = cell * math.sqrt(2.0) + 1e-6 * cell
         cands, width = [], 1
-        for lo in range(0, len(gx), max(1, (1 << 22) // max(nseg, 1))):
-            px, py = gx[lo:lo + (1 << 22) // max(nseg, 1), None], gy[lo:lo + (1 << 22) // max(nseg, 1), None]
+        step = max(1, (1 << 20) // nseg)  # about a million cell-segment pairs at a time
+        for lo in range(0, len(gx), step):
+            px, py = gx[lo:lo + step, None], gy[lo:lo + step, None]
             d2 = self._dist2_all(px, py)
             d = np.sqrt(d2)
             dmin = d.min(axis=1, keepdims=True)

@@ -77,6 +77,10 @@ def test_bands_refuse_degrees_and_bad_edges():
         C.corridor_bands(LineString([(105.3, 10.9), (105.6, 10.95)]), STRAIGHT_PROVINCE)
     with pytest.raises(GeoInputError, match="edges_m"):
         C.corridor_bands(STRAIGHT, STRAIGHT_PROVINCE, edges_m=(0, 5000, 2000))
+    with pytest.raises(GeoInputError, match="zero length"):
+        C.corridor_bands(LineString([(X0, Y0), (X0, Y0)]), STRAIGHT_PROVINCE)
+    with pytest.raises(GeoInputError, match="Polygon"):
+        C.corridor_bands(STRAIGHT, STRAIGHT)
 
 
 # ------------------------------------------------------------------ segments
