@@ -7,13 +7,17 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export HOST PORT
 
-.PHONY: run test setup venv assets data db seed browser-deps serve bench clean
+.PHONY: run test test-postgres setup venv assets data db seed browser-deps serve bench clean
 
 run: setup db seed  ## set everything up, then serve on http://$(HOST):$(PORT)
 	$(PY) server.py
 
 test: setup browser-deps  ## set everything up, then run the whole test suite
 	$(PY) -m pytest
+
+# The same suite against PostgreSQL + PostGIS from Debian's packages (started by scripts/start-postgres.sh).
+test-postgres: setup browser-deps
+	BANDO_TEST_DATABASE_URL="$$(scripts/start-postgres.sh)" $(PY) -m pytest -m "not browser"
 
 setup: venv assets data
 

@@ -53,46 +53,98 @@ def population(data_dir, boundary_set):
     return read_population(data_dir / "population" / "dong_thap_population_2019.csv", boundaries=boundary_set)
 
 
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory, boundary_set, population, data_dir) -> Path:
+POSTGRES_URL = os.environ.get("BANDO_TEST_DATABASE_URL", "")
+
+
+def _prepare(db, boundary_set, population) -> None:
     from store.boundaries import save_boundary_set, save_population
-    from store.db import Database
     from web.auth import create_user
 
-    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    db = Database(f"sqlite:///{path}")
     db.upgrade()
     with db.transaction() as session:
         save_boundary_set(session, boundary_set)
         save_population(session, population, source="census 2019")
         for username, (role, district) in USERS.items():
             create_user(session, username, PASSWORD, role, district, actor="test-setup")
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, boundary_set, population, data_dir):
+    """A migrated, loaded database each test copies: a SQLite file, or a PostgreSQL template database
+    when ``BANDO_TEST_DATABASE_URL`` names a PostgreSQL server (the suite's PostgreSQL run)."""
+    from store.db import Database
+
+    if POSTGRES_URL:
+        name = f"bando_tpl_{os.getpid()}"
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
+        db = Database(_pg_url(name))
+        _prepare(db, boundary_set, population)
+        db.dispose()
+        yield name
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
+        return
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    _prepare(db, boundary_set, population)
     with db.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.dispose()
-    return path
+    yield path
 
 
-def make_app(tmp_path: Path, template_db: Path, data_dir: Path, **config):
+def _pg_url(database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(POSTGRES_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def _pg_admin(*statements: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+    engine.dispose()
+
+
+_PG_COUNTER = iter(range(1_000_000))
+
+
+def make_app(tmp_path: Path, template_db, data_dir: Path, **config):
     from server import create_app
 
-    db_path = tmp_path / "bando138.sqlite3"
-    shutil.copy(template_db, db_path)
+    if POSTGRES_URL:
+        name = f"bando_t_{os.getpid()}_{next(_PG_COUNTER)}"
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        url = _pg_url(name)
+    else:
+        db_path = tmp_path / "bando138.sqlite3"
+        shutil.copy(template_db, db_path)
+        url = f"sqlite:///{db_path}"
     settings = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
-        "DATABASE_URL": f"sqlite:///{db_path}",
+        "DATABASE_URL": url,
         "DATA_DIR": str(data_dir),
     }
     settings.update(config)
     return create_app(settings)
 
 
+def drop_app_database(application) -> None:
+    application.extensions["db"].dispose()
+    if POSTGRES_URL:
+        from sqlalchemy.engine import make_url
+
+        _pg_admin(f'DROP DATABASE IF EXISTS "{make_url(application.config["DATABASE_URL"]).database}"')
+
+
 @pytest.fixture
 def app(tmp_path, template_db, data_dir):
     application = make_app(tmp_path, template_db, data_dir)
     yield application
-    application.extensions["db"].dispose()
+    drop_app_database(application)
 
 
 @pytest.fixture
