@@ -779,6 +779,8 @@ def corridor_statistics(assignments: pd.DataFrame, *, year: int, category_col: s
     add("total", np.zeros(len(sub), dtype=np.int64), ["all"], ["Tổng"])
 
     observed = pd.unique(sub[category_col].astype(str))
+    if isinstance(categories, (set, frozenset)):
+        categories = sorted(categories)
     cat_keys = list(categories) if categories is not None else sorted(observed)
     cat_keys += [c for c in sorted(observed) if c not in cat_keys]
     add("category", pd.Index(cat_keys).get_indexer(sub[category_col].astype(str)), cat_keys, _category_labels(cat_keys))
@@ -804,12 +806,10 @@ def corridor_statistics(assignments: pd.DataFrame, *, year: int, category_col: s
 
 
 def _category_labels(codes):
-    try:
-        from geo import taxonomy
-        lookup = {c.code: c.label_vi for c in getattr(taxonomy, "CATEGORIES", ())}
-    except Exception:  # the glossary is optional here; codes are shown as they are
-        lookup = {}
-    return [lookup.get(c, c) for c in codes]
+    """Vietnamese labels of the glossary (:mod:`geo.taxonomy`); unknown codes are shown as they are."""
+    from geo.taxonomy import CATEGORIES
+
+    return [CATEGORIES[c].label_vi if c in CATEGORIES else c for c in codes]
 
 
 # --------------------------------------------------------------------------------------------- linear hotspot

@@ -296,6 +296,7 @@ def test_corridor_statistics_counts_only_the_corridor_by_every_dimension():
     get = stats.set_index(["dimension", "key"])
     assert get.loc[("total", "all"), ["count", "previous_count"]].tolist() == [4, 1]
     assert get.loc[("category", "drugs"), ["count", "previous_count"]].tolist() == [2, 1]
+    assert get.loc[("category", "drugs"), "label"] == "Ma túy"
     assert get.loc[("band", "0"), "count"] == 2 and get.loc[("band", "0"), "label"] == "0–2 km"
     assert get.loc[("band", "2"), "count"] == 1
     assert get.loc[("segment", "2"), "count"] == 2
