@@ -66,7 +66,14 @@ def _records(valid: pd.DataFrame, *, is_demo: bool, batch_id: int) -> list[dict]
     frame["import_batch_id"] = batch_id
     frame["updated_at"] = utcnow()
     frame = frame.astype(object).where(frame.notna(), None)
-    return frame.to_dict("records")
+    records = frame.to_dict("records")
+    # pandas 3 keeps datetime columns as Timestamp objects, which sqlite3 cannot bind: plain datetimes.
+    for record in records:
+        for column in ("occurred_at", "reported_at", "updated_at"):
+            value = record[column]
+            if isinstance(value, pd.Timestamp):
+                record[column] = value.to_pydatetime()
+    return records
 
 
 def incident_frame(session, *, year: int | None = None, start: datetime | None = None, end: datetime | None = None,
