@@ -25,7 +25,7 @@ import shapely
 
 from geo import taxonomy
 from geo.boundaries import BoundarySet, resolve_fields
-from geo.crs import METRIC_CRS
+from geo.crs import METRIC_CRS, lonlat_to_metric
 from geo.errors import GeoInputError
 
 ROW_NUMBERING = "data rows counted from 1; the header line is not counted (GeoJSON: feature number)"
@@ -173,8 +173,6 @@ class CommuneLocator:
         distance[inside] = 0.0
         outside = np.flatnonzero(finite & ~inside)
         if outside.size:
-            from geo.crs import lonlat_to_metric
-
             x, y = lonlat_to_metric(lon[outside], lat[outside])
             nearest, dist = self._metric_tree.query_nearest(shapely.points(x, y), return_distance=True,
                                                            all_matches=False)

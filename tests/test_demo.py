@@ -1,11 +1,9 @@
 """The illustrative incident generator: deterministic, inside the communes, plausible in space and time."""
 import os
-import re
 from datetime import date
 from pathlib import Path
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import shapely
