@@ -1,0 +1,234 @@
+"""The base map: a folium.Map whose Leaflet and plugin assets come from the app, never from a CDN.
+
+folium names CDN URLs in the ``default_js`` / ``default_css`` of the map and of each plugin. Before a map
+is rendered, :func:`localise_assets` walks its element tree and rewrites every URL it recognises to the
+copy the app serves under ``/vendor/`` (installed from npm at setup, see ``web/vendor.py``); an external
+URL it does not recognise raises :class:`ExternalAssetError`, so a new plugin cannot slip a CDN request
+into a page served on an offline intranet.
+
+Rendering is split (:func:`map_parts`) so a page can link the assets, hold the map's ``<div>`` and load
+the map's JavaScript from its own URL (no inline script: compatible with a Content-Security-Policy
+``script-src 'self'``); :func:`map_document` gives a standalone HTML document for export.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import folium
+from branca.element import CssLink, Element, JavascriptLink
+from folium.elements import JSCSSMixin
+
+#: Centre of Đồng Tháp (lat, lon) and a zoom that shows the whole province in a 1000 px map.
+PROVINCE_CENTRE = (10.56, 105.63)
+PROVINCE_ZOOM = 9
+
+# (pattern of a CDN URL folium or a plugin uses, path under the vendor URL). The first match wins.
+LOCAL_ASSETS: tuple[tuple[re.Pattern, str], ...] = tuple(
+    (re.compile(pattern), local)
+    for pattern, local in (
+        (r"/leaflet@[\d.]+/dist/leaflet\.js$", "leaflet/dist/leaflet.js"),
+        (r"/leaflet@[\d.]+/dist/leaflet\.css$", "leaflet/dist/leaflet.css"),
+        (r"/leaflet\.markercluster/[\d.]+/leaflet\.markercluster\.js$",
+         "leaflet.markercluster/dist/leaflet.markercluster.js"),
+        (r"/leaflet\.markercluster/[\d.]+/MarkerCluster\.css$", "leaflet.markercluster/dist/MarkerCluster.css"),
+        (r"/leaflet\.markercluster/[\d.]+/MarkerCluster\.Default\.css$",
+         "leaflet.markercluster/dist/MarkerCluster.Default.css"),
+        (r"/jquery-[\d.]+\.min\.js$", "jquery/dist/jquery.min.js"),
+        (r"/bootstrap@[\d.]+/dist/js/bootstrap\.bundle\.min\.js$", "bootstrap/dist/js/bootstrap.bundle.min.js"),
+        (r"/bootstrap@[\d.]+/dist/css/bootstrap\.min\.css$", "bootstrap/dist/css/bootstrap.min.css"),
+        (r"/fontawesome-free@[\d.]+/css/all\.min\.css$", "@fortawesome/fontawesome-free/css/all.min.css"),
+        (r"/Leaflet\.awesome-markers/[\d.]+/leaflet\.awesome-markers\.js$",
+         "leaflet.awesome-markers/dist/leaflet.awesome-markers.js"),
+        (r"/Leaflet\.awesome-markers/[\d.]+/leaflet\.awesome-markers\.css$",
+         "leaflet.awesome-markers/dist/leaflet.awesome-markers.css"),
+    )
+)
+
+# The base map needs Leaflet only; folium's defaults also pull Bootstrap 3 glyphicons, jQuery and
+# awesome-markers, which these maps do not use (and Bootstrap's CSS would restyle the host page).
+MAP_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.js")]
+MAP_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css")]
+
+_EXTERNAL = re.compile(r"^(?:https?:)?//", re.IGNORECASE)
+
+
+class ExternalAssetError(ValueError):
+    """A map element asks for a script or stylesheet from outside the app and no local copy is known."""
+
+
+@dataclass(frozen=True)
+class MapParts:
+    """A rendered map in pieces for embedding in a page.
+
+    ``css`` and ``js`` are the asset URLs to link (in order), ``html`` is the map container element and
+    ``script`` the JavaScript that draws the map (to be served from the app's own URL).
+    """
+
+    css: tuple[str, ...]
+    js: tuple[str, ...]
+    html: str
+    script: str
+
+
+def make_map(*, tile_url: str = "", tile_attribution: str = "", vendor_url: str = "/vendor",
+             map_id: str | None = None, location=PROVINCE_CENTRE, zoom_start: int = PROVINCE_ZOOM,
+             tile_name: str = "Nền bản đồ", **options) -> folium.Map:
+    """Return a folium.Map that loads Leaflet from ``vendor_url`` and tiles only from ``tile_url``.
+
+    Parameters
+    ----------
+    tile_url : str
+        Leaflet tile URL template (``{z}/{x}/{y}``), e.g. an intranet tile server. Empty: no basemap; the
+        layers are drawn on a plain background, so the map works with no network at all.
+    tile_attribution : str
+        Attribution shown for the tiles (required by most tile licences); defaults to the tile host.
+    vendor_url : str
+        Where the app serves its npm assets (``/vendor`` in this app).
+    map_id : str, optional
+        Fixed element id suffix (the container is ``map_<map_id>``) so a page can hold the container
+        while the script is served from another URL.
+    location, zoom_start, options
+        Passed to :class:`folium.Map`.
+    """
+    if map_id is not None and not re.fullmatch(r"[A-Za-z0-9_]+", map_id):
+        raise ValueError(f"map_id must be letters, digits or _; got {map_id!r}")
+    if tile_url and not re.search(r"\{z\}.*\{x\}.*\{y\}|\{z\}.*\{y\}.*\{x\}", tile_url):
+        raise ValueError(f"tile_url must be a tile template with {{z}}, {{x}} and {{y}}; got {tile_url!r}")
+    options.setdefault("control_scale", True)
+    options.setdefault("zoom_snap", 0.25)
+    options.setdefault("zoom_delta", 0.5)
+    m = folium.Map(location=list(location), zoom_start=zoom_start, tiles=None, **options)
+    # Leaflet.markercluster needs a maxZoom on the map, which a map without a tile layer lacks.
+    m.options.setdefault("max_zoom", 18)
+    m.options.setdefault("min_zoom", 7)
+    m.default_js = list(MAP_JS)
+    m.default_css = list(MAP_CSS)
+    m.vendor_url = vendor_url.rstrip("/")
+    if map_id is not None:
+        m._id = map_id
+    if tile_url:
+        attribution = tile_attribution or _host_of(tile_url)
+        folium.TileLayer(tiles=tile_url, attr=attribution, name=tile_name, overlay=False, control=False,
+                         max_zoom=19).add_to(m)
+    return m
+
+
+def _host_of(url: str) -> str:
+    match = re.match(r"^(?:[a-z]+:)?//([^/]+)", url, re.IGNORECASE)
+    return match.group(1) if match else url
+
+
+def local_asset_url(url: str, vendor_url: str = "/vendor") -> str:
+    """The app URL of a known CDN asset; a URL already local (no scheme, no host) is returned unchanged.
+
+    Raises
+    ------
+    ExternalAssetError
+        When ``url`` is external and not in :data:`LOCAL_ASSETS`.
+    """
+    if not _EXTERNAL.match(url):
+        return url
+    for pattern, local in LOCAL_ASSETS:
+        if pattern.search(url):
+            return f"{vendor_url.rstrip('/')}/{local}"
+    raise ExternalAssetError(f"asset url {url!r} is external and has no local copy; add the npm package to "
+                             f"package.json, web/vendor.py and layers.base.LOCAL_ASSETS")
+
+
+def _walk(element):
+    yield element
+    for child in list(element._children.values()):
+        yield from _walk(child)
+
+
+def localise_assets(m: folium.Map) -> folium.Map:
+    """Rewrite the asset URLs of ``m`` and of every element below it to the app's local copies.
+
+    Sets instance-level ``default_js`` / ``default_css`` (folium's class-level lists stay untouched).
+    Raises :class:`ExternalAssetError` for an external URL with no local copy.
+    """
+    vendor_url = getattr(m, "vendor_url", "/vendor")
+    roots = [m]
+    figure = m.get_root()
+    if figure is not m:
+        roots.append(figure)
+    for root in roots:
+        for element in _walk(root):
+            if isinstance(element, JSCSSMixin):
+                element.default_js = [(name, local_asset_url(url, vendor_url)) for name, url in element.default_js]
+                element.default_css = [(name, local_asset_url(url, vendor_url)) for name, url in element.default_css]
+            elif isinstance(element, (JavascriptLink, CssLink)):
+                element.url = local_asset_url(element.url, vendor_url)
+    return m
+
+
+def asset_urls(m: folium.Map) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(css, js) URLs the map needs, in load order (parents before plugins), without rendering."""
+    localise_assets(m)
+    css: list[str] = []
+    js: list[str] = []
+    for element in _walk(m):
+        if isinstance(element, JSCSSMixin):
+            js.extend(url for _, url in element.default_js if url not in js)
+            css.extend(url for _, url in element.default_css if url not in css)
+    return tuple(css), tuple(js)
+
+
+def _render_figure(m: folium.Map):
+    localise_assets(m)
+    figure = m.get_root()
+    figure.render()
+    _check_header(figure)
+    return figure
+
+
+def _check_header(figure) -> None:
+    for element in figure.header._children.values():
+        if isinstance(element, (JavascriptLink, CssLink)) and _EXTERNAL.match(element.url):
+            raise ExternalAssetError(f"asset url {element.url!r} is still external after localisation")
+
+
+def map_parts(m: folium.Map) -> MapParts:
+    """Render ``m`` into asset URLs, container HTML and script for embedding in a page.
+
+    The header's inline pieces folium adds (a viewport ``<meta>``, the container size ``<style>`` and
+    the ``L_NO_TOUCH`` / ``L_DISABLE_3D`` globals, which default to off) are left out: the host page
+    styles ``.folium-map`` itself.
+    """
+    figure = _render_figure(m)
+    css, js = [], []
+    for element in figure.header._children.values():
+        if isinstance(element, JavascriptLink) and element.url not in js:
+            js.append(element.url)
+        elif isinstance(element, CssLink) and element.url not in css:
+            css.append(element.url)
+    return MapParts(css=tuple(css), js=tuple(js), html=figure.html.render(), script=figure.script.render())
+
+
+def map_document(m: folium.Map, title: str = "") -> str:
+    """A complete standalone HTML document for ``m`` with local asset URLs (for export and tests)."""
+    localise_assets(m)
+    figure = m.get_root()
+    if title:
+        figure.title = title
+    html = figure.render()
+    _check_header(figure)
+    return html
+
+
+def add_element_script(m: folium.Map, script: str, name: str | None = None) -> Element:
+    """Attach a raw JavaScript snippet to ``m`` (rendered in the map's script, after its layers)."""
+    element = _ScriptElement(script)
+    m.add_child(element, name=name)
+    return element
+
+
+class _ScriptElement(folium.MacroElement):
+    def __init__(self, script: str):
+        super().__init__()
+        self._name = "ScriptElement"
+        self.script_text = script
+        from folium.template import Template
+
+        self._template = Template("{% macro script(this, kwargs) %}{{ this.script_text }}{% endmacro %}")

@@ -1,0 +1,95 @@
+"""layers.base: local Leaflet assets, basemap tiles from configuration, rendered in pieces or whole."""
+from __future__ import annotations
+
+import re
+
+import folium
+import pytest
+from folium.plugins import FastMarkerCluster, MarkerCluster
+
+from layers.base import ExternalAssetError, local_asset_url, make_map, map_document, map_parts
+
+CDN_HOSTS = ("jsdelivr", "cdnjs", "cloudflare", "unpkg", "bootstrapcdn", "code.jquery.com", "googleapis",
+             "openstreetmap", "cartocdn")
+
+
+def external_sources(page: str) -> list[str]:
+    """src/href of <script> and <link> elements that point off the app."""
+    tags = re.findall(r"<(?:script|link)\b[^>]*>", page)
+    return [url for tag in tags for url in re.findall(r'(?:src|href)\s*=\s*"([^"]*)"', tag)
+            if re.match(r"^(?:https?:)?//", url)]
+
+
+def test_map_with_plugins_renders_only_local_assets():
+    m = make_map(vendor_url="/vendor")
+    MarkerCluster().add_to(m)
+    FastMarkerCluster([[10.5, 105.6]]).add_to(m)
+    page = map_document(m)
+    assert external_sources(page) == []
+    assert not any(host in page for host in CDN_HOSTS)
+    assert "http://" not in page and "https://" not in page
+    assert '<script src="/vendor/leaflet/dist/leaflet.js"></script>' in page
+    assert "/vendor/leaflet.markercluster/dist/leaflet.markercluster.js" in page
+    assert "/vendor/leaflet.markercluster/dist/MarkerCluster.Default.css" in page
+
+
+def test_folium_class_defaults_are_left_untouched():
+    before = list(MarkerCluster.default_js)
+    m = make_map()
+    MarkerCluster().add_to(m)
+    map_document(m)
+    assert MarkerCluster.default_js == before
+    assert folium.Map.default_js[0][1].startswith("https://")
+
+
+def test_unknown_external_asset_is_refused():
+    class Plugin(folium.plugins.MarkerCluster):
+        default_js = [("mystery", "https://cdn.example.org/mystery.js")]
+
+    m = make_map()
+    Plugin().add_to(m)
+    with pytest.raises(ExternalAssetError, match="mystery.js"):
+        map_document(m)
+
+
+def test_local_asset_url_maps_known_cdn_urls_and_keeps_local_ones():
+    assert local_asset_url("https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css", "/app/vendor/") == \
+        "/app/vendor/leaflet/dist/leaflet.css"
+    assert local_asset_url("/static/js/x.js") == "/static/js/x.js"
+    with pytest.raises(ExternalAssetError):
+        local_asset_url("//cdn.example.org/x.js")
+
+
+def test_without_tile_url_there_is_no_tile_layer():
+    page = map_document(make_map())
+    assert "L.tileLayer" not in page
+    assert '"maxZoom": 18' in page  # markercluster needs it when no tile layer sets one
+
+
+def test_tile_url_and_attribution_from_configuration():
+    m = make_map(tile_url="http://tiles.intranet.local/{z}/{x}/{y}.png", tile_attribution="Sở TN&MT <b>")
+    page = map_document(m)
+    assert "tiles.intranet.local/{z}/{x}/{y}.png" in page
+    # the attribution (operator configuration, may hold links) is a JSON string that cannot close <script>
+    assert "Sở TN\\u0026MT \\u003cb\\u003e" in page or "S\\u1edf TN\\u0026MT \\u003cb\\u003e" in page
+    assert external_sources(page) == []
+
+
+def test_tile_url_without_placeholders_is_refused():
+    with pytest.raises(ValueError, match="tile_url"):
+        make_map(tile_url="http://tiles.intranet.local/tile.png")
+
+
+def test_parts_split_assets_container_and_script_without_inline_header():
+    parts = map_parts(make_map(map_id="overview"))
+    assert parts.js == ("/vendor/leaflet/dist/leaflet.js",)
+    assert parts.css == ("/vendor/leaflet/dist/leaflet.css",)
+    assert 'id="map_overview"' in parts.html
+    assert 'L.map(\n                "map_overview"' in parts.script or '"map_overview"' in parts.script
+    assert "<script" not in parts.script and "<style" not in parts.html
+    assert "bootstrap" not in " ".join(parts.css + parts.js)
+
+
+def test_map_id_must_be_a_plain_identifier():
+    with pytest.raises(ValueError, match="map_id"):
+        make_map(map_id='x"><script>')
