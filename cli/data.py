@@ -148,7 +148,7 @@ def import_incidents_command(file, skip_invalid):
     finally:
         if bar["bar"] is not None:
             bar["bar"].__exit__(None, None, None)
-    for line in report.error_lines():
+    for line in report.error_lines() + report.warning_lines():
         click.echo(line, err=True)
     if report.committed:
         click.echo(f"{report.rows} rows: {report.written} written, {report.unchanged} unchanged, "

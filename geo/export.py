@@ -7,7 +7,7 @@ import math
 import pandas as pd
 
 EXPORT_COLUMNS = ["id", "occurred_at", "reported_at", "category", "severity", "case_status", "lon", "lat",
-                  "commune_code", "district_code", "sensitive", "description", "article"]
+                  "commune_code", "district_code", "sensitive", "description", "article", "clause"]
 
 
 def incidents_to_csv(frame: pd.DataFrame) -> str:

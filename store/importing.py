@@ -21,6 +21,7 @@ class ImportReport:
     written: int = 0
     unchanged: int = 0
     errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
     committed: bool = False
 
     @property
@@ -29,6 +30,9 @@ class ImportReport:
 
     def error_lines(self) -> list[str]:
         return [f"row {e.row}: {e.field} = {e.value!r}: {e.reason}" for e in self.errors]
+
+    def warning_lines(self) -> list[str]:
+        return [f"row {e.row} (kept): {e.field} = {e.value!r}: {e.reason}" for e in self.warnings]
 
 
 def locator_for(session) -> CommuneLocator:
@@ -58,7 +62,8 @@ def import_incidents(db, path, *, skip_invalid: bool = False, username: str = ""
         result = validate_incidents(raw, locator_for(session))
         if progress:
             progress("validate", len(raw), len(raw))
-        report = ImportReport(filename=name, rows=len(raw), errors=list(result.errors))
+        report = ImportReport(filename=name, rows=len(raw), errors=list(result.errors),
+                              warnings=list(getattr(result, "warnings", [])))
         if report.errors and not skip_invalid:
             return report
         batch = upsert_incidents(

@@ -11,7 +11,7 @@ from store.meta import bump_data_version
 from store.models import ImportBatch, Incident, utcnow
 
 STORED_COLUMNS = ["id", "occurred_at", "reported_at", "category", "severity", "case_status", "lon", "lat",
-                  "commune_code", "district_code", "sensitive", "description", "article"]
+                  "commune_code", "district_code", "sensitive", "description", "article", "clause"]
 COMPARED_COLUMNS = [c for c in STORED_COLUMNS if c != "id"] + ["is_demo"]
 CHUNK_ROWS = 50_000
 
@@ -58,6 +58,7 @@ def _records(valid: pd.DataFrame, *, is_demo: bool, batch_id: int) -> list[dict]
     frame = pd.DataFrame({c: valid[c] if c in valid.columns else None for c in STORED_COLUMNS})
     frame["description"] = frame["description"].fillna("").astype(str)
     frame["article"] = frame["article"].fillna("").astype(str)
+    frame["clause"] = frame["clause"].fillna("").astype(str)
     frame["sensitive"] = frame["sensitive"].fillna(False).astype(bool)
     for column in ("occurred_at", "reported_at"):
         values = pd.to_datetime(frame[column])
@@ -116,7 +117,7 @@ def redact_sensitive(frame: pd.DataFrame, viewer) -> pd.DataFrame:
     if hide.any():
         frame.loc[hide, ["lon", "lat"]] = np.nan
         frame.loc[hide, "description"] = ""
-        frame.loc[hide, "article"] = ""
+        frame.loc[hide, ["article", "clause"]] = ""
     return frame
 
 

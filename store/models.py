@@ -101,6 +101,7 @@ class Incident(Base):
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
     article: Mapped[str] = mapped_column(String(40), default="")
+    clause: Mapped[str] = mapped_column(String(40), default="")
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     import_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -133,6 +133,7 @@ def upgrade():
     sa.Column('sensitive', sa.Boolean(), nullable=False),
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('article', sa.String(length=40), nullable=False),
+    sa.Column('clause', sa.String(length=40), nullable=False),
     sa.Column('is_demo', sa.Boolean(), nullable=False),
     sa.Column('import_batch_id', sa.Integer(), nullable=True),
     sa.Column('updated_at', sa.DateTime(), nullable=False),
