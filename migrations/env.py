@@ -3,6 +3,9 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from store.models import Base
+import store.key_areas, store.drug_status  # noqa: F401,E401  (tracker models, revision 0002)
+import store.gates  # noqa: F401,E402  (border gates, revision 0004)
+import store.targets  # noqa: F401,E402  (plan targets, revision 0003)
 
 config = context.config
 target_metadata = Base.metadata
