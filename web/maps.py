@@ -1,21 +1,211 @@
-"""Province overview map and the commune API."""
+"""Province overview map (filters in the query string, so a view can be bookmarked) and the commune API.
+
+The page holds the filter form, the side panel and the map container; the map's JavaScript is served by
+``/map/overview.js`` with the same query string, so the page has no inline script (it keeps working under
+a Content-Security-Policy ``script-src 'self'``) and every asset comes from ``/vendor``.
+"""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import date
 
-from flask import Blueprint, jsonify, render_template
+from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
+from flask_login import current_user
 
-from store.boundaries import communes_frame
+from geo.errors import GeoInputError
+from geo.taxonomy import BORDER_CORRIDOR_CATEGORIES, CATEGORIES, GROUPS, SOCIAL_ORDER_CATEGORIES
+from layers.base import asset_urls, map_parts
+from layers.overview import overview_map
+from layers.text import format_number
+from store.boundaries import communes_frame, population_frame
+from store.incidents import incident_frame, incident_years
 from web import access, db_session
 from web.access import allow
+from web.i18n import add_messages, current_language, pick, t
 
 bp = Blueprint("maps", __name__)
+
+MEASURES = ("count", "rate")
+TOP_COMMUNES = 10
+# Special category selections: code -> (Vietnamese, English), category codes
+CATEGORY_SETS = {
+    "social_order": (("Tội phạm về TTXH", "Social-order crime"), SOCIAL_ORDER_CATEGORIES),
+    "border_corridor": (("Nhóm tuyến biên giới", "Border-corridor categories"), BORDER_CORRIDOR_CATEGORIES),
+}
+
+add_messages({
+    "overview.heading": ("Tổng quan tình hình tội phạm toàn tỉnh", "Province crime overview"),
+    "overview.year": ("Năm", "Year"),
+    "overview.category": ("Loại vụ việc", "Category"),
+    "overview.all_categories": ("Tất cả", "All"),
+    "overview.category_sets": ("Nhóm chỉ tiêu", "Target groups"),
+    "overview.category_groups": ("Nhóm tội phạm", "Crime groups"),
+    "overview.categories": ("Loại", "Categories"),
+    "overview.district": ("Huyện/thành phố", "District"),
+    "overview.whole_province": ("Toàn tỉnh", "Whole province"),
+    "overview.measure": ("Chỉ số", "Measure"),
+    "overview.measure_count": ("Số vụ", "Incident count"),
+    "overview.measure_rate": ("Tỷ lệ /10.000 dân", "Rate per 10,000 residents"),
+    "overview.apply": ("Xem", "Show"),
+    "overview.totals": ("Tổng hợp", "Totals"),
+    "overview.total_incidents": ("Tổng số vụ", "Incidents"),
+    "overview.communes_with": ("Số xã có vụ việc", "Communes with incidents"),
+    "overview.redacted": ("Vụ bảo mật (không hiện vị trí)", "Confidential (location hidden)"),
+    "overview.points_shown": ("Điểm trên bản đồ", "Points on the map"),
+    "overview.points_capped": (
+        "Quá nhiều vụ để vẽ từng điểm (giới hạn {cap}): bản đồ chỉ hiện tổng theo xã. Chọn huyện hoặc loại "
+        "vụ việc để xem từng điểm.",
+        "Too many incidents to draw one by one (limit {cap}): the map shows commune totals. Choose a "
+        "district or category to see the points.",
+    ),
+    "overview.top": ("Xã có nhiều vụ nhất", "Communes with the most incidents"),
+    "overview.top_rate": ("Xã có tỷ lệ cao nhất", "Communes with the highest rates"),
+    "overview.commune": ("Xã/phường", "Commune"),
+    "overview.count": ("Số vụ", "Count"),
+    "overview.rate": ("/10.000 dân", "/10,000"),
+    "overview.population_source": ("Dân số theo Tổng điều tra {year}.", "Population from the {year} census."),
+    "overview.no_boundaries": (
+        "Chưa nạp ranh giới xã. Chạy lệnh: flask --app server load-boundaries",
+        "No commune boundaries loaded. Run: flask --app server load-boundaries",
+    ),
+    "overview.no_incidents": ("Không có vụ việc nào khớp bộ lọc.", "No incidents match the filters."),
+    "overview.demo_note": ("Minh họa", "Illustrative"),
+    "overview.map_label": ("Bản đồ xã/phường theo số vụ việc", "Map of communes by incident count"),
+})
+
+
+@dataclass(frozen=True)
+class OverviewFilters:
+    year: int
+    category: str  # "" (all), a category code, "group:<group>", or a key of CATEGORY_SETS
+    district: str  # "" = whole province
+    measure: str
+
+    def query(self) -> dict:
+        return {"year": self.year, "category": self.category, "district": self.district, "measure": self.measure}
+
+    def category_codes(self) -> list[str] | None:
+        if not self.category:
+            return None
+        if self.category in CATEGORY_SETS:
+            return sorted(CATEGORY_SETS[self.category][1])
+        if self.category.startswith("group:"):
+            group = self.category.split(":", 1)[1]
+            return [c.code for c in CATEGORIES.values() if c.group == group]
+        return [self.category]
+
+    def category_label(self) -> str:
+        if not self.category:
+            return t("overview.all_categories")
+        if self.category in CATEGORY_SETS:
+            return pick(CATEGORY_SETS[self.category][0])
+        if self.category.startswith("group:"):
+            return pick(GROUPS[self.category.split(":", 1)[1]])
+        entry = CATEGORIES[self.category]
+        return pick((entry.label_vi, entry.label_en))
+
+
+def _district_names(communes) -> dict[str, str]:
+    return dict(sorted(zip(communes["district_code"], communes["district_name"])))
+
+
+def read_filters(years: list[int], districts: dict[str, str]) -> OverviewFilters:
+    """Filters from the query string; an unknown value is a 400 naming the parameter and what is allowed."""
+    args = request.args
+    default_year = years[-1] if years else date.today().year
+    raw_year = args.get("year", "")
+    try:
+        year = int(raw_year) if raw_year else default_year
+    except ValueError:
+        raise GeoInputError(f"year {raw_year!r} is not a year")
+    if not 1900 <= year <= 2100:
+        raise GeoInputError(f"year {year} is out of range")
+    category = args.get("category", "")
+    allowed = {""} | set(CATEGORIES) | set(CATEGORY_SETS) | {f"group:{g}" for g in GROUPS}
+    if category not in allowed:
+        raise GeoInputError(f"category {category!r} is not one of: {', '.join(sorted(allowed - {''}))}")
+    if "district" in args:
+        district = args.get("district", "")
+    elif current_user.role == access.DISTRICT and current_user.district_code in districts:
+        district = current_user.district_code  # a district committee starts on its own district
+    else:
+        district = ""
+    if district and district not in districts:
+        raise GeoInputError(f"district {district!r} is not one of: {', '.join(districts)}")
+    measure = args.get("measure", "count")
+    if measure not in MEASURES:
+        raise GeoInputError(f"measure {measure!r} is not one of: {', '.join(MEASURES)}")
+    return OverviewFilters(year=year, category=category, district=district, measure=measure)
+
+
+def _build(filters: OverviewFilters, communes, districts: dict[str, str]):
+    session = db_session()
+    incidents = incident_frame(session, year=filters.year, categories=filters.category_codes(),
+                               district_code=filters.district or None, viewer=current_user._get_current_object())
+    population = population_frame(session)
+    population_year = int(population["year"].iloc[0]) if len(population) else None
+    caption_parts = [f"{t('overview.year')} {filters.year}", filters.category_label()]
+    if filters.district:
+        caption_parts.append(districts[filters.district])
+    demo = bool(incidents["is_demo"].astype(bool).any()) if len(incidents) else False
+    built = overview_map(
+        communes, incidents, population=population, population_year=population_year, measure=filters.measure,
+        lang=current_language(), district_code=filters.district or None, demo=demo,
+        caption=" · ".join(caption_parts), tile_url=current_app.config.get("TILE_URL") or "",
+        tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "",
+        vendor_url=url_for("vendor.asset", filename="").rstrip("/"),
+    )
+    return built, incidents, population_year, demo
+
+
+def _context():
+    session = db_session()
+    communes = communes_frame(session)
+    years = incident_years(session)
+    districts = _district_names(communes)
+    return communes, years, districts
 
 
 @bp.route("/")
 @allow(*access.EVERYONE)
 def overview():
-    return render_template("overview.html")
+    communes, years, districts = _context()
+    if communes.empty:
+        return render_template("overview.html", no_boundaries=True, filters=None)
+    filters = read_filters(years, districts)
+    built, incidents, population_year, demo = _build(filters, communes, districts)
+    css, js = asset_urls(built.map)
+    stats = built.statistics
+    ranking = "rate" if filters.measure == "rate" else "count"
+    top = stats[stats["count"] > 0].sort_values([ranking, "count", "commune_code"],
+                                               ascending=[False, False, True]).head(TOP_COMMUNES)
+    year_options = sorted(set(years) | {filters.year})
+    script_url = url_for("maps.overview_script", lang=current_language(), **filters.query())
+    return render_template(
+        "overview.html", no_boundaries=False, filters=filters, years=year_options, districts=districts,
+        categories=CATEGORIES, groups=GROUPS, category_sets=CATEGORY_SETS, css_urls=css, js_urls=js,
+        map_id=built.map.get_name(),
+        script_url=script_url, total=len(incidents), communes_with=int((stats["count"] > 0).sum()),
+        points=built.points, top=top.to_dict("records"), population_year=population_year, demo=demo,
+        fmt=lambda value, decimals=0: format_number(value, current_language(), decimals),
+    )
+
+
+@bp.route("/map/overview.js")
+@allow(*access.EVERYONE)
+def overview_script():
+    """The overview map's JavaScript for the filters in the query string (same rules as the page)."""
+    communes, years, districts = _context()
+    if communes.empty:
+        abort(404)
+    filters = read_filters(years, districts)
+    built, *_ = _build(filters, communes, districts)
+    parts = map_parts(built.map)
+    response = make_response(parts.script)
+    response.mimetype = "text/javascript"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.route("/api/communes")
