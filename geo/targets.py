@@ -46,8 +46,9 @@ the figure itself — met is ``on_track``, short is ``missed``. ``meets_target``
 comparison of the figure with the target, which is what the committee's report states ("đạt / không đạt").
 
 A change needs both periods covered by data. When the records end inside the period (a period in
-progress), both the period and its comparison are cut at the last recorded day, so like is compared with
-like; ``note`` says so.
+progress), both the period and its comparison are cut at the last recorded day; when they start inside
+the comparison period, both are cut to start as late. Like is compared with like, and ``note`` says so;
+with no overlap at all the result is ``no_data``.
 """
 from __future__ import annotations
 
@@ -401,8 +402,8 @@ def compute_metric(spec: TargetSpec, records: pd.DataFrame | None, period: Perio
     external : ExternalCount, optional
         Counts for targets whose ``source`` is not ``"records"``.
     coverage : (date, date), optional
-        First and last day the records cover. A comparison period starting before the coverage gives
-        ``no_data``; a period running past its end is cut there. Default: the span of ``records``, and
+        First and last day the records cover. Periods are cut to it (module Notes); a comparison period
+        wholly before it gives ``no_data``. Default: the span of ``records``, and
         then a comparison period is ``no_data`` only when no record at all falls in it.
     confidence : float
         Level of the intervals (default 0.95).
@@ -442,20 +443,31 @@ def compute_metric(spec: TargetSpec, records: pd.DataFrame | None, period: Perio
                             meets_target=spec.satisfied_by(value), status=status_of(spec, value, interval),
                             note=note, **base)
     comparison = period.previous_year()
-    comparison_measured = _comparison_span(period, measured, comparison)
-    base.update(comparison_period_code=comparison.code, comparison_start=comparison_measured[0],
-                comparison_end=comparison_measured[1])
-    comparison_rows = _in_period(records, *comparison_measured)
-    uncovered = (coverage[0] > comparison_measured[0] if coverage_given
-                 else not len(_in_period(province_records, *comparison_measured)))
-    if uncovered:
+    comparison_start, comparison_end = _comparison_span(period, measured, comparison)
+    current_start = measured.start
+    if coverage[0] > comparison_start:
+        # The records start inside the comparison period: compare the parts both periods have data for.
+        offset = coverage[0] - comparison_start
+        if comparison_start + offset > comparison_end:
+            return MetricResult(numerator=None, denominator=None, value=None, interval=None, meets_target=None,
+                                status="no_data", note=_join(note, f"Chưa có số liệu cùng kỳ ({comparison.label_vi}); "
+                                                             f"số liệu bắt đầu từ {coverage[0]:%d/%m/%Y}"), **base)
+        comparison_start, current_start = comparison_start + offset, current_start + offset
+        rows = _in_period(records, current_start, measured.end)
+        note = _join(note, f"Số liệu bắt đầu từ {coverage[0]:%d/%m/%Y}: chỉ so sánh {current_start:%d/%m/%Y}–"
+                           f"{measured.end:%d/%m/%Y} với {comparison_start:%d/%m/%Y}–{comparison_end:%d/%m/%Y}")
+        base.update(period_start=current_start)
+    base.update(comparison_period_code=comparison.code, comparison_start=comparison_start,
+                comparison_end=comparison_end)
+    comparison_rows = _in_period(records, comparison_start, comparison_end)
+    if not coverage_given and not len(_in_period(province_records, comparison_start, comparison_end)):
         return MetricResult(numerator=None, denominator=None, value=None, interval=None, meets_target=None,
-                            status="no_data", note=_join(note, f"Chưa có số liệu cùng kỳ ({comparison.label_vi}); "
-                                                         f"số liệu bắt đầu từ {coverage[0]:%d/%m/%Y}"), **base)
+                            status="no_data", note=_join(note, f"Chưa có số liệu cùng kỳ ({comparison.label_vi})"),
+                            **base)
     current = _change_count(spec.code, rows)
     previous = _change_count(spec.code, comparison_rows)
-    current_days = (measured.end - measured.start).days + 1
-    previous_days = (comparison_measured[1] - comparison_measured[0]).days + 1
+    current_days = (measured.end - current_start).days + 1
+    previous_days = (comparison_end - comparison_start).days + 1
     low, high, p_value = rate_change_interval(current, previous, current_days=current_days,
                                               previous_days=previous_days, confidence=confidence)
     base.update(comparison_count=previous, p_value=p_value)

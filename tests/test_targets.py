@@ -143,8 +143,20 @@ def test_change_without_last_years_data_is_no_data():
     result = compute_metric(TARGETS.spec("social_order_change"), records, YEAR_2024)
     assert result.status == "no_data" and result.value is None and "cùng kỳ" in result.note
     strict = compute_metric(TARGETS.spec("social_order_change"), records, YEAR_2024,
-                            coverage=(date(2023, 6, 1), date(2024, 11, 30)))
-    assert strict.status == "no_data"
+                            coverage=(date(2023, 12, 1), date(2024, 11, 30)))
+    assert strict.status == "no_data" and "bắt đầu từ 01/12/2023" in strict.note
+
+
+def test_records_starting_inside_the_comparison_period_compare_the_overlap():
+    # Comparison 01/12/2022–30/11/2023, records from 01/01/2023: both periods lose their first 31 days.
+    records = frame(incidents(7, day="2022-12-15"), incidents(100, day="2023-06-01"),
+                    incidents(50, day="2023-12-10"), incidents(80, day="2024-06-01"))
+    result = compute_metric(TARGETS.spec("social_order_change"), records, YEAR_2024,
+                            coverage=(date(2023, 1, 1), date(2024, 11, 30)))
+    assert (result.period_start, result.comparison_start) == (date(2024, 1, 1), date(2023, 1, 1))
+    assert (result.numerator, result.comparison_count) == (80, 100)
+    assert result.value == pytest.approx((80 / 335) / (100 / 334) - 1)
+    assert "chỉ so sánh 01/01/2024–30/11/2024 với 01/01/2023–30/11/2023" in result.note
 
 
 def test_period_in_progress_is_compared_with_the_same_elapsed_span():

@@ -1,0 +1,290 @@
+"""The plan's targets in the database (one set per year, editable by an administrator) and the measured results.
+
+The table is seeded from ``data/targets/targets_YYYY.json`` by migration 0003; an administrator changes a
+threshold through :func:`update_target`, which writes an audit row in the same transaction. The figures
+themselves are computed by :mod:`geo.targets` from the incidents, and from the key-area and drug-status
+trackers for the targets the incidents cannot measure.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from geo.errors import GeoInputError
+from geo.periods import Period
+from geo.targets import ExternalCount, MetricResult, TargetSet, TargetSpec, compute_all, compute_by_district, \
+    read_targets, targets_from_dict
+from store import audit
+from store.meta import bump_data_version
+from store.models import Base, Incident, utcnow
+
+TARGETS_DIR = Path(__file__).resolve().parent.parent / "data" / "targets"
+SPEC_FIELDS = ("kind", "operator", "threshold", "stretch", "source", "label_vi", "label_en", "target_vi",
+               "target_en", "plan_text")
+
+
+class TargetPlan(Base):
+    """The plan a year's targets come from (citation and the year they are compared with)."""
+
+    __tablename__ = "target_plans"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    plan: Mapped[str] = mapped_column(Text, default="")
+    compared_with_year: Mapped[int] = mapped_column(Integer)
+
+
+class PlanTarget(Base):
+    """One target of a year's plan (see :class:`geo.targets.TargetSpec`)."""
+
+    __tablename__ = "plan_targets"
+    __table_args__ = (UniqueConstraint("year", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(ForeignKey("target_plans.year", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    kind: Mapped[str] = mapped_column(String(20))
+    operator: Mapped[str] = mapped_column(String(2))
+    threshold: Mapped[float] = mapped_column(Float)
+    stretch: Mapped[float | None] = mapped_column(Float, nullable=True)
+    source: Mapped[str] = mapped_column(String(20))
+    label_vi: Mapped[str] = mapped_column(Text)
+    label_en: Mapped[str] = mapped_column(Text, default="")
+    target_vi: Mapped[str] = mapped_column(Text, default="")
+    target_en: Mapped[str] = mapped_column(Text, default="")
+    plan_text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80), default="")
+
+
+def target_rows(target_set: TargetSet) -> tuple[dict, list[dict]]:
+    """Rows for ``target_plans`` and ``plan_targets`` (also used by the seeding migration)."""
+    plan = {"year": target_set.year, "plan": target_set.plan, "compared_with_year": target_set.compared_with_year}
+    rows = [{"year": target_set.year, "code": s.code, "position": i, "updated_by": "seed",
+             **{f: getattr(s, f) for f in SPEC_FIELDS}} for i, s in enumerate(target_set.specs)]
+    for row in rows:
+        for f in ("label_en", "target_vi", "target_en", "plan_text"):
+            row[f] = row[f] or ""
+    return plan, rows
+
+
+def bundled_target_sets() -> list[TargetSet]:
+    """Every ``data/targets/targets_YYYY.json`` shipped with the app."""
+    return [read_targets(p) for p in sorted(TARGETS_DIR.glob("targets_*.json"))]
+
+
+def seed_targets(session, target_set: TargetSet, *, actor: str = "seed", replace: bool = False) -> bool:
+    """Store a year's targets unless that year exists (``replace=True`` overwrites it). Returns True if written."""
+    existing = session.get(TargetPlan, target_set.year)
+    if existing is not None and not replace:
+        return False
+    if existing is not None:
+        for row in session.scalars(select(PlanTarget).where(PlanTarget.year == target_set.year)):
+            session.delete(row)
+        session.delete(existing)
+        session.flush()
+    plan, rows = target_rows(target_set)
+    session.add(TargetPlan(**plan))
+    session.flush()
+    session.add_all(PlanTarget(**{**row, "updated_by": actor}) for row in rows)
+    audit.record(session, username=actor, action="seed_targets", entity="target_plan", entity_id=target_set.year,
+                 after={"metrics": len(rows)})
+    return True
+
+
+def target_years(session) -> list[int]:
+    return sorted(session.scalars(select(TargetPlan.year)))
+
+
+def stored_target_set(session, year: int) -> TargetSet | None:
+    plan = session.get(TargetPlan, int(year))
+    if plan is None:
+        return None
+    rows = session.scalars(select(PlanTarget).where(PlanTarget.year == int(year)).order_by(PlanTarget.position))
+    specs = tuple(TargetSpec(code=r.code, **{f: getattr(r, f) for f in SPEC_FIELDS}) for r in rows)
+    return TargetSet(plan.year, plan.plan, plan.compared_with_year, specs)
+
+
+@dataclass(frozen=True)
+class TargetsInForce:
+    """The targets used for a year, and whether they were borrowed from another year (said on the page)."""
+
+    target_set: TargetSet
+    requested_year: int
+
+    @property
+    def borrowed(self) -> bool:
+        return self.target_set.year != self.requested_year
+
+
+def targets_for_year(session, year: int) -> TargetsInForce | None:
+    """The stored targets of ``year``; else those of the latest earlier year (flagged ``borrowed``); else the
+    bundled JSON file. None when no targets exist at all."""
+    stored = stored_target_set(session, year)
+    if stored is not None:
+        return TargetsInForce(stored, year)
+    earlier = session.scalar(select(func.max(TargetPlan.year)).where(TargetPlan.year < int(year)))
+    if earlier is None:
+        earlier = session.scalar(select(func.min(TargetPlan.year)))
+    if earlier is not None:
+        return TargetsInForce(stored_target_set(session, earlier), year)
+    bundled = bundled_target_sets()
+    if not bundled:
+        return None
+    exact = [s for s in bundled if s.year == year]
+    return TargetsInForce(exact[0] if exact else bundled[-1], year)
+
+
+def update_target(session, actor: str, year: int, code: str, *, threshold: float, reason: str = "") -> PlanTarget:
+    """Change one threshold (administrator), validated as a :class:`TargetSpec`, with an audit row."""
+    row = session.scalar(select(PlanTarget).where(PlanTarget.year == int(year), PlanTarget.code == code))
+    if row is None:
+        raise GeoInputError(f"target {code!r} of {year} does not exist")
+    try:
+        threshold = float(threshold)
+    except (TypeError, ValueError):
+        raise GeoInputError(f"threshold {threshold!r} is not a number") from None
+    TargetSpec(code=row.code, **{**{f: getattr(row, f) for f in SPEC_FIELDS}, "threshold": threshold})
+    before = {"threshold": row.threshold}
+    if abs(row.threshold - threshold) < 1e-12:
+        return row
+    row.threshold = threshold
+    row.updated_at = utcnow()
+    row.updated_by = actor
+    audit.record(session, username=actor, action="update_target", entity="plan_target", entity_id=f"{year}:{code}",
+                 before=before, after={"threshold": threshold}, reason=reason)
+    bump_data_version(session)
+    return row
+
+
+def copy_targets(session, actor: str, from_year: int, to_year: int) -> TargetSet:
+    """Start a new year's targets from a previous year's (then edit the thresholds that changed)."""
+    source = stored_target_set(session, from_year)
+    if source is None:
+        raise GeoInputError(f"year {from_year} has no targets to copy")
+    if session.get(TargetPlan, int(to_year)) is not None:
+        raise GeoInputError(f"year {to_year} already has targets")
+    copied = TargetSet(int(to_year), source.plan, int(to_year) - 1, source.specs)
+    seed_targets(session, copied, actor=actor)
+    return copied
+
+
+# ---------------------------------------------------------------- measuring
+
+
+def records_and_coverage(session, viewer=None, *, district_code: str | None = None):
+    """Incidents for the targets (province-wide unless ``district_code``) and the span they cover.
+
+    The coverage runs from the first to the last incident recorded: an import's date says nothing about
+    which days it covers (history is often imported years later).
+    """
+    from store.incidents import incident_frame
+
+    records = incident_frame(session, district_code=district_code, viewer=viewer)
+    first, last = session.execute(select(func.min(Incident.occurred_at), func.max(Incident.occurred_at))).one()
+    if first is None:
+        return records, None
+    return records, (first.date(), last.date())
+
+
+def external_counts(session, viewer, year: int) -> tuple[dict[str, ExternalCount], dict[str, dict[str, ExternalCount]]]:
+    """Counts from the key-area and drug-status trackers: (province, {code: {district: counts}}).
+
+    Absent trackers (or years with nothing recorded) give no entry, so those targets report ``no_data``.
+    """
+    province: dict[str, ExternalCount] = {}
+    by_district: dict[str, dict[str, ExternalCount]] = {}
+    try:
+        from store.key_areas import conversion_table, key_area_records
+    except ImportError:
+        conversion_table = None
+    if conversion_table is not None:
+        table = conversion_table(key_area_records(session, viewer, year=year), year)
+        for key, shares in table.items():
+            if not shares.selected:
+                continue
+            achieved = ExternalCount(shares.ever_achieved, shares.selected,
+                                     note=f"{shares.pending} địa bàn chưa đánh giá" if shares.pending else "")
+            kept = ExternalCount(shares.ever_achieved - shares.relapsed, shares.ever_achieved)
+            if key == "province":
+                province["key_areas_achieved"], province["key_areas_not_relapsed"] = achieved, kept
+            else:
+                by_district.setdefault("key_areas_achieved", {})[key] = achieved
+                by_district.setdefault("key_areas_not_relapsed", {})[key] = kept
+    try:
+        from store.drug_status import comparison_by_district, year_comparison
+    except ImportError:
+        year_comparison = None
+    if year_comparison is not None:
+        def drug_counts(comparison):
+            if not comparison.compared:
+                return {}
+            return {"drug_free_kept": ExternalCount(comparison.kept_drug_free, comparison.previous_drug_free),
+                    "drug_communes_change": ExternalCount(comparison.year_with_drugs, comparison.previous_with_drugs,
+                                                          note=f"{comparison.previous_with_drugs} → "
+                                                               f"{comparison.year_with_drugs} xã có ma túy")}
+        province.update(drug_counts(year_comparison(session, viewer, year)))
+        for district, comparison in comparison_by_district(session, viewer, year).items():
+            for code, counts in drug_counts(comparison).items():
+                by_district.setdefault(code, {})[district] = counts
+    return province, by_district
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Everything a dashboard or report shows for one period and scope."""
+
+    period: Period
+    district_code: str | None
+    targets: TargetsInForce
+    results: list[MetricResult]
+    coverage: tuple[date, date] | None
+    data_version: int
+
+    def result(self, code: str) -> MetricResult:
+        return next(r for r in self.results if r.code == code)
+
+
+def measure(session, viewer, period: Period, *, district_code: str | None = None) -> Measurement | None:
+    """All targets of the period's year measured province-wide or for ``district_code``."""
+    from store.meta import data_version
+
+    year = period.year or period.end.year
+    targets = targets_for_year(session, year)
+    if targets is None:
+        return None
+    records, coverage = records_and_coverage(session, viewer)
+    province, by_district = external_counts(session, viewer, year)
+    external = province if district_code is None else {c: d[district_code] for c, d in by_district.items()
+                                                       if district_code in d}
+    results = compute_all(targets.target_set, records, period, district_code=district_code, external=external,
+                          coverage=coverage)
+    return Measurement(period, district_code, targets, results, coverage, data_version(session))
+
+
+def measure_by_district(session, viewer, period: Period, district_codes) -> dict[str, list[MetricResult]]:
+    """Every target for every district: {target code: [result per district, in ``district_codes`` order]}."""
+    year = period.year or period.end.year
+    targets = targets_for_year(session, year)
+    if targets is None:
+        return {}
+    records, coverage = records_and_coverage(session, viewer)
+    _province, by_district = external_counts(session, viewer, year)
+    return {spec.code: compute_by_district(spec, records if spec.source == "records" else None, period,
+                                           list(district_codes), external=by_district.get(spec.code, {}),
+                                           coverage=coverage)
+            for spec in targets.target_set.specs}
+
+
+def targets_json(target_set: TargetSet) -> str:
+    from geo.targets import targets_to_dict
+
+    return json.dumps(targets_to_dict(target_set), ensure_ascii=False, indent=2)
+
+
+__all__ = ["TargetPlan", "PlanTarget", "seed_targets", "target_rows", "bundled_target_sets", "stored_target_set",
+           "targets_for_year", "update_target", "copy_targets", "measure", "measure_by_district", "external_counts",
+           "records_and_coverage", "Measurement", "TargetsInForce", "target_years", "targets_from_dict"]
