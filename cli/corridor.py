@@ -1,0 +1,56 @@
+"""``corridor-stats``: the Prey Veng border-corridor statistics table as CSV, for batch jobs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+
+class _SystemViewer:
+    """The batch job counts every incident in its band, segment and gate (the CSV holds counts only, never a
+    coordinate), so sensitive cases are included in the aggregates."""
+
+    sensitive_clearance = True
+
+
+def register(app) -> None:
+    app.cli.add_command(corridor_stats)
+
+
+@click.command("corridor-stats")
+@with_appcontext
+@click.option("--year", type=int, default=None, help="Year to summarise (default: the latest year with incidents)")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="CSV file to write")
+@click.option("--bands", default="0,2,5,10", show_default=True, help="Band edges in km, comma separated")
+@click.option("--segment-km", default=5.0, show_default=True, type=float, help="Border segment length in km")
+def corridor_stats(year, out, bands, segment_km):
+    """Write the corridor statistics (by category, band, segment, gate and month, change vs previous year)."""
+    from geo.errors import GeoInputError
+    from store.corridor import corridor_analysis, corridor_geometry
+    from store.gates import ensure_seeded
+    from store.incidents import incident_years
+
+    db = current_app.extensions["db"]
+    try:
+        edges = tuple(float(v) * 1000.0 for v in bands.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{bands!r} is not a list of numbers in km", param_hint="--bands") from None
+    ensure_seeded(db, current_app.config["DATA_DIR"])
+    with db.transaction() as session:
+        if year is None:
+            years = incident_years(session)
+            if not years:
+                raise click.ClickException("no incidents in the database; give --year or import incidents first")
+            year = years[-1]
+        try:
+            geometry = corridor_geometry(session, current_app.config["DATA_DIR"], edges_m=edges,
+                                         segment_length_m=segment_km * 1000.0)
+            result = corridor_analysis(session, geometry, year=year, viewer=_SystemViewer())
+        except GeoInputError as error:
+            raise click.ClickException(str(error)) from None
+    table = result.statistics
+    Path(out).write_text(table.to_csv(index=False, lineterminator="\n", float_format="%.6g"), encoding="utf-8")
+    total = int(table.loc[table["dimension"] == "total", "count"].iloc[0])
+    click.echo(f"{len(table)} rows written to {out} (year {year}: {total} incidents in the corridor)", err=True)
