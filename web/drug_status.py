@@ -15,7 +15,7 @@ from store.boundaries import communes_frame
 from web import access, db_session
 from web.access import allow
 from web.i18n import add_messages, current_language, t
-from web.key_areas import display_frames, district_bounds, district_names, int_arg, stash_map
+from web.key_areas import display_frames, district_bounds, district_names, int_arg, province_bounds, stash_map
 
 bp = Blueprint("drug_status", __name__)
 
@@ -85,7 +85,7 @@ def page():
                         status_labels=drug_rules.STATUS_LABELS, year=year,
                         tile_url=current_app.config.get("TILE_URL", ""),
                         tile_attribution=current_app.config.get("TILE_ATTRIBUTION", ""),
-                        bounds=district_bounds(districts, district))
+                        bounds=district_bounds(districts, district) or province_bounds(districts))
     by_district, province = _comparison_rows(session, year)
     if district:
         by_district = {k: v for k, v in by_district.items() if k == district}

@@ -35,6 +35,8 @@ add_messages({
     "ka.targets": ("Chỉ tiêu chuyển hóa", "Conversion targets"),
     "ka.achieved_share": ("Tỷ lệ chuyển hóa đạt (chỉ tiêu ≥ {pct}%)", "Share achieved (target ≥ {pct}%)"),
     "ka.not_relapsed_share": ("Tỷ lệ không tái phức tạp (chỉ tiêu ≥ {pct}%)", "Share not relapsed (target ≥ {pct}%)"),
+    "ka.achieved_short": ("Đạt ≥ 60%", "Achieved ≥ 60%"),
+    "ka.not_relapsed_short": ("Không tái ≥ 85%", "Not relapsed ≥ 85%"),
     "ka.on_track": ("Đạt tiến độ", "On track"),
     "ka.at_risk": ("Có nguy cơ không đạt", "At risk"),
     "ka.missed": ("Không thể đạt", "Missed"),
@@ -141,6 +143,13 @@ def display_frames():
     return display_layers(communes_frame(db_session()))
 
 
+def province_bounds(districts):
+    if districts is None or districts.empty:
+        return None
+    minx, miny, maxx, maxy = districts.total_bounds
+    return [[miny, minx], [maxy, maxx]]
+
+
 def district_bounds(districts, district_code):
     part = districts[districts["district_code"] == district_code] if district_code else districts.iloc[0:0]
     if part.empty:
@@ -149,15 +158,29 @@ def district_bounds(districts, district_code):
     return [[miny, minx], [maxy, maxx]]
 
 
-def area_map(features, *, draw=False, focus_district=None):
+def features_bounds(features):
+    import shapely
+    from shapely.geometry import shape
+
+    if not features:
+        return None
+    minx, miny, maxx, maxy = shapely.union_all([shape(f["geometry"]) for f in features]).bounds
+    pad = 0.004  # about 400 m, so a market or wharf is not drawn edge to edge
+    return [[miny - pad, minx - pad], [maxy + pad, maxx + pad]]
+
+
+def area_map(features, *, draw=False, focus_district=None, fit_features=False):
+    """The key-area map zoomed to the areas shown (``fit_features``), else the district, else the province."""
     from layers.key_areas import key_area_map
 
     _, districts = display_frames()
+    bounds = (features_bounds(features) if fit_features else None) or district_bounds(districts, focus_district) \
+        or province_bounds(districts)
     m = key_area_map(features, districts=districts, lang=current_language(), status_labels=ka.STATUS_LABELS,
                      draw=draw, tile_url=current_app.config.get("TILE_URL", ""),
                      tile_attribution=current_app.config.get("TILE_ATTRIBUTION", ""),
                      detail_url_template=url_for("key_areas.detail", area_id=0).replace("/0", "/{id}"),
-                     bounds=district_bounds(districts, focus_district))
+                     bounds=bounds)
     return stash_map(m)
 
 
@@ -285,7 +308,7 @@ def _detail(area_id, *, error=None, status=200, form=None):
     features = [f for f in features if f["properties"]["id"] == area.id]
     pending = ka.pending_proposal(session, area.id)
     return render_template(
-        "key_areas/detail.html", area=area, error=error, form=form or {}, map=area_map(features),
+        "key_areas/detail.html", area=area, error=error, form=form or {}, map=area_map(features, fit_features=True),
         props=features[0]["properties"] if features else {}, events=ka.timeline(session, area.id),
         proposals=ka.proposals(session, current_user, area_id=area.id), pending=pending,
         may_edit=ka.may_edit(current_user, area.district_code) and current_user.role != access.BORDER_GUARD,
