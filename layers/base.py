@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 import folium
-from branca.element import CssLink, Element, JavascriptLink
+from branca.element import CssLink, JavascriptLink
 from folium.elements import JSCSSMixin
 
 #: Centre of Đồng Tháp (lat, lon) and a zoom that shows the whole province in a 1000 px map.
@@ -215,20 +215,3 @@ def map_document(m: folium.Map, title: str = "") -> str:
     html = figure.render()
     _check_header(figure)
     return html
-
-
-def add_element_script(m: folium.Map, script: str, name: str | None = None) -> Element:
-    """Attach a raw JavaScript snippet to ``m`` (rendered in the map's script, after its layers)."""
-    element = _ScriptElement(script)
-    m.add_child(element, name=name)
-    return element
-
-
-class _ScriptElement(folium.MacroElement):
-    def __init__(self, script: str):
-        super().__init__()
-        self._name = "ScriptElement"
-        self.script_text = script
-        from folium.template import Template
-
-        self._template = Template("{% macro script(this, kwargs) %}{{ this.script_text }}{% endmacro %}")
