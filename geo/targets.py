@@ -586,11 +586,34 @@ def format_interval(result: MetricResult, lang: str = "vi") -> str:
 
 
 def format_target(spec: TargetSpec, lang: str = "vi") -> str:
+    """The target as worded in the plan (``target_vi``/``target_en``), else worded from operator and threshold."""
     if lang == "en" and spec.target_en:
         return spec.target_en
-    if spec.target_vi:
+    if lang == "vi" and spec.target_vi:
         return spec.target_vi
-    return f"{spec.operator} {spec.threshold * 100:g}%"
+    return describe_target(spec, lang)
+
+
+def describe_target(spec: TargetSpec, lang: str = "vi") -> str:
+    """Word a target from its operator and threshold: ``trên 75%``, ``giảm ít nhất 5%``."""
+    def pct(v):
+        text = f"{abs(v) * 100:.4g}%"
+        return text.replace(".", ",") if lang == "vi" else text
+
+    if spec.kind == "proportion":
+        if lang == "en":
+            return f"above {pct(spec.threshold)}" if spec.operator == ">" else f"{pct(spec.threshold)} or more"
+        return f"trên {pct(spec.threshold)}" if spec.operator == ">" else f"từ {pct(spec.threshold)} trở lên"
+    if spec.threshold < 0 or (spec.threshold == 0 and spec.operator == "<"):
+        if spec.threshold == 0:
+            return "fewer" if lang == "en" else "giảm"
+        strict = spec.operator == "<"
+        if lang == "en":
+            return f"{'more than' if strict else 'at least'} {pct(spec.threshold)} fewer"
+        return f"giảm {'hơn' if strict else 'ít nhất'} {pct(spec.threshold)}"
+    if lang == "en":
+        return f"change {spec.operator} {'+' if spec.threshold > 0 else ''}{pct(spec.threshold)}"
+    return f"tăng không quá {pct(spec.threshold)}" if spec.operator in ("<", "<=") else f"tăng {pct(spec.threshold)}"
 
 
 def with_threshold(spec: TargetSpec, threshold: float) -> TargetSpec:
@@ -609,4 +632,4 @@ def summary_counts(results) -> dict[str, int]:
 __all__ = ["TargetSpec", "TargetSet", "ExternalCount", "MetricResult", "read_targets", "targets_from_dict",
            "targets_to_dict", "clopper_pearson", "wilson", "rate_change_interval", "status_of", "compute_metric",
            "compute_all", "compute_by_district", "trend", "format_value", "format_interval", "format_target",
-           "data_coverage", "STATUS_LABELS", "STATUSES", "RECORD_METRICS"]
+           "describe_target", "data_coverage", "STATUS_LABELS", "STATUSES", "RECORD_METRICS"]

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from geo.errors import GeoInputError
 from geo.periods import Period
-from geo.targets import ExternalCount, MetricResult, TargetSet, TargetSpec, compute_all, compute_by_district, \
+from geo.targets import ExternalCount, describe_target, MetricResult, TargetSet, TargetSpec, compute_all, compute_by_district, \
     read_targets, targets_from_dict
 from store import audit
 from store.meta import bump_data_version
@@ -148,10 +148,13 @@ def update_target(session, actor: str, year: int, code: str, *, threshold: float
     except (TypeError, ValueError):
         raise GeoInputError(f"threshold {threshold!r} is not a number") from None
     TargetSpec(code=row.code, **{**{f: getattr(row, f) for f in SPEC_FIELDS}, "threshold": threshold})
-    before = {"threshold": row.threshold}
+    before = {"threshold": row.threshold, "target_vi": row.target_vi}
     if abs(row.threshold - threshold) < 1e-12:
         return row
     row.threshold = threshold
+    # The plan's wording no longer matches: word the new target from the threshold.
+    changed = TargetSpec(code=row.code, **{f: getattr(row, f) for f in SPEC_FIELDS})
+    row.target_vi, row.target_en = describe_target(changed, "vi"), describe_target(changed, "en")
     row.updated_at = utcnow()
     row.updated_by = actor
     audit.record(session, username=actor, action="update_target", entity="plan_target", entity_id=f"{year}:{code}",

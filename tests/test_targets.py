@@ -269,3 +269,13 @@ def test_bad_specs_are_refused_with_the_reason():
         targets_from_dict({"year": 2024, "metrics": [good, good]})
     with pytest.raises(GeoInputError, match="lack columns"):
         compute_metric(TARGETS.spec("clearance"), pd.DataFrame({"occurred_at": []}), YEAR_2024)
+
+
+def test_targets_worded_from_the_threshold():
+    from geo.targets import describe_target
+
+    assert describe_target(TARGETS.spec("clearance")) == "trên 75%"
+    assert describe_target(TARGETS.spec("key_areas_achieved")) == "từ 60% trở lên"
+    assert describe_target(TARGETS.spec("social_order_change")) == "giảm ít nhất 5%"
+    assert describe_target(TARGETS.spec("social_order_change"), "en") == "at least 5% fewer"
+    assert describe_target(TARGETS.spec("drug_communes_change")) == "giảm"
