@@ -165,6 +165,17 @@ def test_page_weight_with_a_full_year_of_demo_data(login, client, demo_year):
     assert b"L.markerClusterGroup" in script  # a year fits under the point cap: points are drawn
 
 
+def test_above_the_point_cap_the_page_shows_commune_totals_and_says_so(app, login, client, db):
+    few_incidents(db, [(f"C-{i}", "2024-03-01", "theft", CAO_LANH[0] + i * 1e-4, CAO_LANH[1], {}) for i in range(4)])
+    app.config["MAP_MAX_POINTS"] = 3
+    login("planner")
+    page = client.get("/?year=2024").get_data(as_text=True)
+    assert "Quá nhiều vụ để vẽ từng điểm (giới hạn 3)" in page
+    script = client.get(script_url(page)).get_data(as_text=True)
+    assert "markerClusterGroup" not in script and "C-1" not in script
+    assert re.search(r'id="total-incidents">4<', page)
+
+
 def test_communes_api_shape_is_kept(login, client):
     login("guard")
     data = client.get("/api/communes").get_json()

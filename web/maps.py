@@ -16,6 +16,7 @@ from flask_login import current_user
 from geo.errors import GeoInputError
 from geo.taxonomy import BORDER_CORRIDOR_CATEGORIES, CATEGORIES, GROUPS, SOCIAL_ORDER_CATEGORIES
 from layers.base import asset_urls, map_parts
+from layers.incidents import DEFAULT_MAX_POINTS
 from layers.overview import overview_map
 from layers.text import format_number
 from store.boundaries import communes_frame, population_frame
@@ -155,6 +156,7 @@ def _build(filters: OverviewFilters, communes, districts: dict[str, str]):
         caption=" · ".join(caption_parts), tile_url=current_app.config.get("TILE_URL") or "",
         tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "",
         vendor_url=url_for("vendor.asset", filename="").rstrip("/"),
+        max_points=int(current_app.config.get("MAP_MAX_POINTS", DEFAULT_MAX_POINTS)),
     )
     return built, incidents, population_year, demo
 
