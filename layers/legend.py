@@ -58,7 +58,7 @@ class Legend(folium.MacroElement):
         """
     )
 
-    def __init__(self, title: str, entries, notes=(), position: str = "bottomright"):
+    def __init__(self, title: str, entries, notes=(), position: str = "topright"):
         super().__init__()
         if position not in ("topleft", "topright", "bottomleft", "bottomright"):
             raise ValueError(f"position {position!r} is not one of: topleft, topright, bottomleft, bottomright")
