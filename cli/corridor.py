@@ -25,7 +25,9 @@ def register(app) -> None:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="CSV file to write")
 @click.option("--bands", default="0,2,5,10", show_default=True, help="Band edges in km, comma separated")
 @click.option("--segment-km", default=5.0, show_default=True, type=float, help="Border segment length in km")
-def corridor_stats(year, out, bands, segment_km):
+@click.option("--whole-years", is_flag=True,
+              help="Compare with the whole previous year even when the data end earlier in --year")
+def corridor_stats(year, out, bands, segment_km, whole_years):
     """Write the corridor statistics (by category, band, segment, gate and month, change vs previous year)."""
     from geo.errors import GeoInputError
     from store.corridor import corridor_analysis, corridor_geometry
@@ -47,7 +49,8 @@ def corridor_stats(year, out, bands, segment_km):
         try:
             geometry = corridor_geometry(session, current_app.config["DATA_DIR"], edges_m=edges,
                                          segment_length_m=segment_km * 1000.0)
-            result = corridor_analysis(session, geometry, year=year, viewer=_SystemViewer())
+            result = corridor_analysis(session, geometry, year=year, viewer=_SystemViewer(),
+                                       same_span=not whole_years)
         except GeoInputError as error:
             raise click.ClickException(str(error)) from None
     table = result.statistics

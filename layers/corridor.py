@@ -28,7 +28,7 @@ from layers.text import format_number
 COLOUR_MODES = ("per_km", "gi_bin")
 BORDER_COLOUR = "#a3111a"
 PREY_VENG_COLOUR = "#c8c8c8"
-BORDER_COMMUNE_COLOUR = "#e66101"
+BORDER_COMMUNE_COLOUR = "#01665e"
 BAND_COLOURS = ("#54278f", "#807dba", "#bcbddc", "#dadaeb", "#efedf5", "#f7f6fb")
 ZERO_SEGMENT_COLOUR = "#8c8c8c"
 #: ArcGIS Hot Spot Analysis colours, bin -3 … +3.
@@ -151,7 +151,9 @@ def corridor_map(*, border_line: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, segm
     band_display = _display(bands)
     extent = band_display[~band_display.geometry.is_empty]
     west, south, east, north = (extent if len(extent) else _display(border_line)).total_bounds
-    m.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
+    # Room on the right for the legend, so it does not hide the eastern end of the corridor.
+    m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], padding_top_left=(10, 10),
+                 padding_bottom_right=(250, 10))
 
     if prey_veng is not None and len(prey_veng):
         name = html.escape(_t("prey_veng", lang))
@@ -182,7 +184,7 @@ def corridor_map(*, border_line: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, segm
 
         folium.GeoJson(_collection(_display(border_communes, 20.0), commune_props), name=_t("border_communes", lang),
                        style_function=lambda f: {"fill": True, "fillOpacity": 0.0, "color": BORDER_COMMUNE_COLOUR,
-                                                 "weight": 2.2},
+                                                 "weight": 1.6, "dashArray": "6 3"},
                        on_each_feature=_BIND_TIP, class_name="corridor-border-commune").add_to(m)
 
     border_tip = html.escape(str(border_line["name"].iloc[0])) if "name" in border_line else ""
@@ -232,7 +234,7 @@ def corridor_map(*, border_line: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, segm
             if approximate and known and uncertainty > 0:
                 folium.Circle(location, radius=float(uncertainty), color=colour, weight=1.2, dash_array="5 5",
                               fill=True, fill_opacity=0.06, interactive=False).add_to(gate_group)
-            folium.CircleMarker(location, radius=8, color="#ffffff", weight=2, fill=True, fill_color=colour,
+            folium.CircleMarker(location, radius=9, color="#ffffff", weight=2.5, fill=True, fill_color=colour,
                                 fill_opacity=0.65 if approximate else 1.0, dash_array="3 2" if approximate else None,
                                 tooltip=folium.Tooltip(tip), class_name="corridor-gate").add_to(gate_group)
     gate_group.add_to(m)
@@ -260,7 +262,7 @@ def corridor_map(*, border_line: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, segm
     legend_notes.append(_t("approximate_note", lang))
     legend_notes.extend(str(n) for n in notes if n)
     legend_notes.extend(points.notes(lang))
-    legend = Legend(_t("legend_title", lang), entries, notes=legend_notes)
+    legend = Legend(_t("legend_title", lang), entries, notes=legend_notes, position="bottomright")
     m.add_child(legend)
     folium.LayerControl(collapsed=True).add_to(m)
     return CorridorMap(map=m, legend=legend, points=points)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import geopandas as gpd
@@ -38,8 +38,8 @@ MAX_OUTER_EDGE_M = 30_000.0
 MAX_BANDS = 6
 _CACHE_SIZE = 12
 
-STAT_COLUMNS = ["dimension", "key", "label", "year", "count", "previous_count", "change", "change_pct",
-                "ratio_low", "ratio_high", "p_value", "per_km", "gi_z", "gi_p", "gi_bin"]
+STAT_COLUMNS = ["dimension", "key", "label", "year", "period", "previous_period", "count", "previous_count", "change",
+                "change_pct", "ratio_low", "ratio_high", "p_value", "per_km", "gi_z", "gi_p", "gi_bin"]
 
 
 @dataclass(frozen=True)
@@ -168,14 +168,15 @@ class CorridorResult:
     withheld_previous: int
     statistics: pd.DataFrame         # long table, STAT_COLUMNS
     hotspot: pd.DataFrame            # linear Gi* of the segments (``year``)
+    compared_until: date | None = None  # data end inside ``year``: both years are cut at this day and month
 
     @property
     def withheld_count(self) -> int:
         return len(self.withheld)
 
 
-def corridor_analysis(session, geometry: CorridorGeometry, *, year: int, categories=None, viewer=None
-                      ) -> CorridorResult:
+def corridor_analysis(session, geometry: CorridorGeometry, *, year: int, categories=None, viewer=None,
+                      same_span: bool = True) -> CorridorResult:
     """Assign the incidents of ``year`` and ``year - 1`` to the corridor and summarise them.
 
     Parameters
@@ -184,6 +185,10 @@ def corridor_analysis(session, geometry: CorridorGeometry, *, year: int, categor
         Border-corridor category codes (default: all of :data:`geo.taxonomy.BORDER_CORRIDOR_CATEGORIES`).
     viewer : user or None
         Passed to :func:`store.incidents.incident_frame`; ``None`` sees no exact point of a sensitive case.
+    same_span : bool
+        When the data end inside ``year`` (the latest incident of any category is before 31 December), compare
+        with the same span of the previous year (1 January to the same day), not with the whole of it: three
+        months against twelve would read as a fall of three quarters.
     """
     from store.incidents import incident_frame
 
@@ -193,8 +198,15 @@ def corridor_analysis(session, geometry: CorridorGeometry, *, year: int, categor
         raise GeoInputError(f"categories: received {unknown!r}; allowed: {sorted(BORDER_CORRIDOR_CATEGORIES)}")
     gates = gates_frame(session)
     unplaced = [g.name for g in list_gates(session) if not g.placed]
-    frame = incident_frame(session, start=datetime(year - 1, 1, 1), end=datetime(year + 1, 1, 1),
-                           categories=codes, viewer=viewer)
+    compared_until = _data_end_within(session, year) if same_span else None
+    end = datetime(year + 1, 1, 1)
+    previous_end = datetime(year, 1, 1)
+    if compared_until is not None:
+        end = datetime.combine(compared_until + timedelta(days=1), datetime.min.time())
+        previous_end = (pd.Timestamp(compared_until) - pd.DateOffset(years=1) + pd.Timedelta(days=1)).to_pydatetime()
+    frame = incident_frame(session, start=datetime(year - 1, 1, 1), end=end, categories=codes, viewer=viewer)
+    occurred = pd.to_datetime(frame["occurred_at"])
+    frame = frame[(occurred >= datetime(year, 1, 1)) | (occurred < previous_end)].reset_index(drop=True)
     lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
     lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
     located = np.isfinite(lon) & np.isfinite(lat) & ~frame["redacted"].astype(bool).to_numpy()
@@ -225,9 +237,24 @@ def corridor_analysis(session, geometry: CorridorGeometry, *, year: int, categor
     if len(redacted[in_corridor]):
         statistics = pd.concat([statistics, _withheld_rows(redacted[in_corridor], when[in_corridor], year, geometry)],
                                ignore_index=True)
+    last = compared_until or date(year, 12, 31)
+    statistics["period"] = f"{year}-01-01/{last.isoformat()}"
+    statistics["previous_period"] = f"{year - 1}-01-01/{(previous_end - timedelta(days=1)).date().isoformat()}"
     return CorridorResult(geometry=geometry, year=year, categories=codes, gates=gates, unplaced_gates=unplaced,
                           points=points, withheld=withheld.reset_index(drop=True), withheld_previous=withheld_previous,
-                          statistics=statistics[STAT_COLUMNS], hotspot=hotspot)
+                          statistics=statistics[STAT_COLUMNS], hotspot=hotspot, compared_until=compared_until)
+
+
+def _data_end_within(session, year: int) -> date | None:
+    """The day of the latest incident (any category) when it falls inside ``year`` before 31 December."""
+    from sqlalchemy import func, select
+
+    from store.models import Incident
+
+    last = session.scalar(select(func.max(Incident.occurred_at)))
+    if last is None or last.year != year or (last.month, last.day) == (12, 31):
+        return None
+    return last.date()
 
 
 def _with_hotspot(statistics: pd.DataFrame, hotspot: pd.DataFrame) -> pd.DataFrame:

@@ -85,6 +85,7 @@ def placed(app, db, border, province, metric_communes):
         incident_row("C", pts["C"], "2024-05-20", "illegal_border_crossing", metric_communes),
         incident_row("S", pts["S"], "2024-07-04", "human_trafficking", metric_communes, sensitive=True),
         incident_row("P", pts["P"], "2023-03-02", "smuggling", metric_communes),
+        incident_row("Q", pts["P"], "2023-10-01", "smuggling", metric_communes),  # after the 2024 data end
         incident_row("X", pts["X"], "2024-02-02", "smuggling", metric_communes),
         incident_row("K", pts["K"], "2024-02-03", "smuggling", metric_communes),
         incident_row("T", pts["T"], "2024-02-04", "theft", metric_communes),
@@ -177,6 +178,7 @@ def test_statistics_table_matches_a_hand_count(client, login, placed):
     assert stat_cells(html, "month", "2024-03") == (1, 1)
     assert stat_cells(html, "withheld_category", "human_trafficking") == (1, 0)
     assert "1 vụ bảo mật" in html
+    assert "cùng kỳ năm 2023 (01/01–04/07)" in html  # Q (Oct 2023) is after the 2024 data end: not compared
     assert "Cửa khẩu Mộc Rá" in html  # unplaced gates are listed
 
 
@@ -301,9 +303,20 @@ def test_corridor_stats_command_writes_the_table(runner, placed, tmp_path):
     assert by[("category", "human_trafficking")]["count"] == "1"
     assert by[("segment", "1")]["count"] == "2"
     assert float(by[("segment", "1")]["per_km"]) == pytest.approx(0.4)
+    assert by[("total", "all")]["period"] == "2024-01-01/2024-07-04"
+    assert by[("total", "all")]["previous_period"] == "2023-01-01/2023-07-04"
     text = out.read_text(encoding="utf-8")
     assert "lon" not in rows[0] and "lat" not in rows[0]
     assert "105." not in text and "10.9" not in text  # no coordinates at all
+
+
+def test_corridor_stats_whole_years_compares_with_all_of_the_previous_year(runner, placed, tmp_path):
+    out = tmp_path / "corridor.csv"
+    result = runner.invoke(args=["corridor-stats", "--year", "2024", "--out", str(out), "--whole-years"])
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8") as handle:
+        total = next(r for r in csv.DictReader(handle) if r["dimension"] == "total")
+    assert (total["count"], total["previous_count"]) == ("4", "2")  # P and Q
 
 
 def test_corridor_stats_without_incidents_needs_a_year(runner, tmp_path):

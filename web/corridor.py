@@ -75,6 +75,10 @@ add_messages({
         "Thay đổi so với năm trước; p: kiểm định Poisson chính xác (p ≥ 0,05: chưa đủ để kết luận tăng/giảm).",
         "Change against the previous year; p: exact Poisson test (p ≥ 0.05: not enough to call it a rise or fall).",
     ),
+    "corridor.same_span": (
+        "Dữ liệu năm {year} đến ngày {day}: so sánh với cùng kỳ năm {previous} (01/01–{short}).",
+        "Data for {year} run to {day}: compared with the same span of {previous} (1 Jan–{short}).",
+    ),
     "corridor.gi_note": (
         "Gi* theo đoạn liền kề; với khoảng 10 đoạn chỉ nên đọc như xếp hạng các đoạn.",
         "Gi* over adjacent segments; with about 10 segments read it as a ranking of stretches.",
@@ -84,6 +88,7 @@ add_messages({
         "đoạn hay cửa khẩu.",
         "{n} cases withheld (confidential): counted by commune and category only, not by band, segment or gate.",
     ),
+    "corridor.withheld_short": ("{n} vụ bảo mật không hiện vị trí", "{n} confidential cases not drawn"),
     "corridor.withheld_category": ("Vụ bảo mật theo loại", "Withheld cases by category"),
     "corridor.withheld_commune": ("Vụ bảo mật theo xã", "Withheld cases by commune"),
     "corridor.unplaced": ("Cửa khẩu chưa có tọa độ: {names}", "Gates without a position yet: {names}"),
@@ -248,7 +253,7 @@ def _map(result: CorridorResult, filters: CorridorFilters):
     segments = g.segments.merge(result.hotspot[["segment_id", "count", "per_km", "gi_z", "gi_bin"]],
                                 on="segment_id", how="left") if len(result.hotspot) else g.segments
     names = dict(zip(g.communes_in_bands["commune_code"].astype(str), g.communes_in_bands["commune_name"]))
-    notes = [t("corridor.withheld", n=result.withheld_count)] if result.withheld_count else []
+    notes = [t("corridor.withheld_short", n=result.withheld_count)] if result.withheld_count else []
     return corridor_map(
         border_line=g.border_line, bands=g.bands, segments=segments, gates=result.gates,
         incidents=result.points.assign(redacted=False), prey_veng=g.prey_veng, border_communes=g.border_communes,
@@ -290,6 +295,14 @@ def _signed_float(value: float, lang: str) -> str:
     return f"+{text}" if value > 0 else (f"−{text}" if value < 0 else text)
 
 
+def _same_span_note(result: CorridorResult) -> str:
+    until = result.compared_until
+    if until is None:
+        return ""
+    return t("corridor.same_span", year=result.year, previous=result.year - 1, day=until.strftime("%d/%m/%Y"),
+             short=until.strftime("%d/%m"))
+
+
 @bp.route("/corridor")
 @allow(*READERS)
 def page():
@@ -313,7 +326,7 @@ def page():
         script_url=url_for("corridor.map_script", lang=current_language(), **filters.query()),
         border_km=format_number(g.border_line["length_m"].iloc[0] / 1000.0, current_language(), 1),
         border_communes=list(zip(g.border_communes["commune_name"], g.border_communes["border_length_km"])),
-        points=built.points, layers=LAYERS, formats=tuple(FORMATS), export_query=filters.query(),
+        same_span=_same_span_note(result), points=built.points, layers=LAYERS, formats=tuple(FORMATS), export_query=filters.query(),
         num=lambda v, d=0: format_number(v, current_language(), d),
     )
 
