@@ -37,8 +37,21 @@ from geo.incidents import CommuneLocator, read_incident_table, validate_incident
 from geo.taxonomy import CATEGORIES, SEVERITIES  # noqa: E402
 
 #: Store steps the ``--store`` option can run after validation: name -> callable(valid DataFrame) -> None.
-#: The database layer registers its writer here (e.g. ``STORE_STEPS["sqlite"] = write_to_temp_sqlite``).
-STORE_STEPS: dict = {}
+def write_to_fresh_sqlite(valid: pd.DataFrame) -> None:
+    """The app's own write path (store.incidents.upsert_incidents) into a new, migrated SQLite database."""
+    from store.db import Database
+    from store.incidents import upsert_incidents
+
+    with tempfile.TemporaryDirectory() as folder:
+        db = Database(f"sqlite:///{folder}/bench.sqlite3")
+        db.upgrade()
+        with db.transaction() as session:
+            upsert_incidents(session, valid, filename="bench.csv", username="bench")
+        db.dispose()
+
+
+#: Database writers that can follow validation (``--store NAME``); ``none`` measures validation alone.
+STORE_STEPS: dict = {"sqlite": write_to_fresh_sqlite}
 
 
 def data_dir() -> Path:
@@ -124,10 +137,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=1_000_000, help="number of rows (default 1,000,000)")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc passes")
-    parser.add_argument("--store", choices=sorted(STORE_STEPS) or None, default=None,
+    parser.add_argument("--store", choices=sorted(STORE_STEPS) + ["none"], default="sqlite",
                         help="store step to run after validation (registered in STORE_STEPS)")
     parser.add_argument("--keep", type=Path, help="write the synthetic CSV here and keep it")
     args = parser.parse_args(argv)
+    if args.store == "none":
+        args.store = None
     if args.store and args.store not in STORE_STEPS:
         parser.error(f"--store {args.store!r} is not one of: {', '.join(STORE_STEPS) or '(none registered)'}")
 

@@ -86,18 +86,17 @@ class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (
         Index("ix_incidents_occurred_category", "occurred_at", "category"),
-        Index("ix_incidents_commune_occurred", "commune_code", "occurred_at"),
     )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    occurred_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime)
     reported_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
-    category: Mapped[str] = mapped_column(String(40), index=True)
+    category: Mapped[str] = mapped_column(String(40))
     severity: Mapped[str] = mapped_column(String(30))
     case_status: Mapped[str] = mapped_column(String(20))
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
     commune_code: Mapped[str] = mapped_column(String(10))
-    district_code: Mapped[str] = mapped_column(String(10), index=True)
+    district_code: Mapped[str] = mapped_column(String(10))
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str] = mapped_column(Text, default="")
     article: Mapped[str] = mapped_column(String(40), default="")
