@@ -149,3 +149,23 @@ def test_errors_do_not_leak_tracebacks(app, login, client):
     assert response.status_code == 500
     assert "Traceback" not in response.get_data(as_text=True)
     assert "ZeroDivisionError" not in response.get_data(as_text=True)
+
+
+def test_security_headers_and_strict_script_policy(client, login):
+    login("planner")
+    response = client.get("/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-eval" not in policy
+    assert "'unsafe-inline'" not in policy.split("script-src", 1)[1].split(";")[0]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Cache-Control"] == "no-store"
+    page = response.get_data(as_text=True)
+    assert "<script>" not in page  # every script is a same-origin file
+
+
+def test_tile_server_is_allowed_for_images_only(app):
+    from web import content_security_policy
+
+    policy = content_security_policy("https://{s}.tiles.intranet.vn/{z}/{x}/{y}.png")
+    assert "img-src 'self' data: blob: https://*.tiles.intranet.vn" in policy
+    assert "tiles.intranet.vn" not in policy.split("img-src")[0]

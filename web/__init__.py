@@ -137,10 +137,49 @@ def deny(status: int):
     return render_template("error.html", message=t(key), status=status), status
 
 
+def content_security_policy(tile_url: str = "") -> str:
+    """Scripts only from the app itself (no inline script, no eval); tiles from the configured server.
+
+    Inline *styles* stay allowed: Leaflet and folium popups position and colour elements with style
+    attributes, and a style cannot run code.
+    """
+    from urllib.parse import urlsplit
+
+    images = ["'self'", "data:", "blob:"]
+    if tile_url:
+        parts = urlsplit(tile_url.replace("{s}", "a"))
+        if parts.scheme and parts.netloc:
+            host = parts.netloc.replace("a.", "*.", 1) if "{s}" in tile_url else parts.netloc
+            images.append(f"{parts.scheme}://{host}")
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        f"img-src {' '.join(images)}",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ])
+
+
 def security_headers(response):
+    from flask import current_app
+
+    response.headers.setdefault("Content-Security-Policy",
+                                content_security_policy(current_app.config.get("TILE_URL", "")))
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("Permissions-Policy", "geolocation=(), camera=(), microphone=()")
+    response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    if request.endpoint not in ("static", "vendor.asset"):
+        # Police data must not linger in shared browser caches or proxies.
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
