@@ -1,4 +1,5 @@
-"""``corridor-stats``: the Prey Veng border-corridor statistics table as CSV, for batch jobs."""
+"""Border-corridor commands: ``corridor-stats`` (the statistics table as CSV, for batch jobs) and
+``load-border-gates`` (seed the gate table from the data files; the pages also do it on first use)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,6 +18,25 @@ class _SystemViewer:
 
 def register(app) -> None:
     app.cli.add_command(corridor_stats)
+    app.cli.add_command(load_border_gates)
+
+
+@click.command("load-border-gates")
+@with_appcontext
+@click.option("--path", "path", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="GeoJSON of gates (default: DATA_DIR/boundaries/border_gates.geojson)")
+def load_border_gates(path):
+    """Seed the border gates once (the file's points plus the gates still to be placed); later runs do nothing."""
+    from store.gates import GATES_FILE, is_seeded, seed_gates
+
+    db = current_app.extensions["db"]
+    source = Path(path) if path else Path(current_app.config["DATA_DIR"]) / GATES_FILE
+    with db.transaction() as session:
+        if is_seeded(session):
+            click.echo("border gates already seeded; edit them on /corridor/gates")
+            return
+        added = seed_gates(session, source, username="cli")
+    click.echo(f"{added} border gates added from {source}")
 
 
 @click.command("corridor-stats")

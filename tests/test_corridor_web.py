@@ -7,12 +7,10 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-import geopandas as gpd
 import gpxpy
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 from shapely.geometry import Point
 
 from geo import corridor as C
@@ -180,6 +178,37 @@ def test_statistics_table_matches_a_hand_count(client, login, placed):
     assert "1 vụ bảo mật" in html
     assert "cùng kỳ năm 2023 (01/01–04/07)" in html  # Q (Oct 2023) is after the 2024 data end: not compared
     assert "Cửa khẩu Mộc Rá" in html  # unplaced gates are listed
+
+
+def test_english_page_labels(client, login, placed):
+    login("guard")
+    html = client.get("/corridor?year=2024&lang=en").get_data(as_text=True)
+    assert "Corridor statistics" in html and "Smuggling" in html and "Segment 1 (0–5 km)" in html
+    assert "1 cases withheld" in html
+    script = client.get("/corridor/map.js?year=2024&lang=en").get_data(as_text=True)
+    assert "Prey Veng border corridor" in script
+
+
+def test_corridor_geometry_is_built_once_per_configuration(app, client, login):
+    from store import corridor as SC
+
+    login("guard")
+    SC.clear_cache()
+    calls = []
+    original = SC._build
+
+    def counting(*args, **kwargs):
+        calls.append(args[3:])
+        return original(*args, **kwargs)
+
+    SC._build = counting
+    try:
+        for query in ("", "?colour=gi_bin", "?year=2023", "?segment_km=2.5", "?segment_km=2.5&category=drugs"):
+            assert client.get(f"/corridor{query}").status_code == 200
+            client.get(f"/corridor/map.js{query}").close()
+    finally:
+        SC._build = original
+    assert len(calls) == 2  # default configuration, then 2.5 km segments
 
 
 def test_category_and_band_filters(client, login, placed):

@@ -205,3 +205,11 @@ def test_post_without_csrf_token_is_refused(client, login, db):
     assert response.status_code == 400
     assert client.post("/corridor/gates", data=form(name="Không token")).status_code == 400
     assert gate(db, DINH_BA).mode == row.mode and gate(db, "Không token") is None
+
+
+def test_load_border_gates_command_seeds_once(runner, db):
+    first = runner.invoke(args=["load-border-gates"])
+    assert first.exit_code == 0 and "7 border gates added" in first.output
+    again = runner.invoke(args=["load-border-gates"])
+    assert again.exit_code == 0 and "already seeded" in again.output
+    assert {r.username for r in audit_rows(db, "seed")} == {"cli"}

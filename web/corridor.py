@@ -276,7 +276,8 @@ def _sections(result: CorridorResult) -> list[dict]:
             continue
         title = t(f"corridor.section.{dimension}") if dimension in STAT_SECTIONS else t(f"corridor.{dimension}")
         sections.append({"dimension": dimension, "title": title, "rows": [{
-            "key": r["key"], "label": r["label"], "count": int(r["count"]), "previous": int(r["previous_count"]),
+            "key": r["key"], "label": _row_label(dimension, r["key"], r["label"], lang), "count": int(r["count"]),
+            "previous": int(r["previous_count"]),
             "change": _signed(int(r["change"])),
             "change_pct": "" if not math.isfinite(r["change_pct"]) else f"{_signed_float(r['change_pct'], lang)} %",
             "p": "–" if not math.isfinite(r["p_value"]) else format_number(r["p_value"], lang, 2),
@@ -284,6 +285,24 @@ def _sections(result: CorridorResult) -> list[dict]:
             "gi_bin": "" if not math.isfinite(r["gi_bin"]) else int(r["gi_bin"]),
         } for _, r in rows.iterrows()]})
     return sections
+
+
+def _row_label(dimension: str, key: str, label: str, lang: str) -> str:
+    """Statistics labels come in Vietnamese from geo.corridor; give the English ones on the English page."""
+    if lang != "en":
+        return label
+    if dimension in ("category", "withheld_category") and key in CATEGORIES:
+        return CATEGORIES[key].label_en
+    if dimension == "total":
+        return "Total"
+    if dimension == "segment":
+        return label.replace("Đoạn", "Segment").replace(",", ".")
+    if dimension == "band":
+        return label.replace(",", ".")
+    if dimension == "month":
+        year, month = key.split("-")
+        return f"{month}/{year}"
+    return label
 
 
 def _signed(value: int) -> str:
@@ -388,7 +407,7 @@ def _plain(value):
 def to_kml(frame, layer: str, title: str) -> str:
     """KML 2.2 (simplekml): points, lines and polygons with the attributes as ExtendedData."""
     import simplekml
-    from shapely.geometry import LineString, MultiLineString, MultiPolygon, Point, Polygon
+    from shapely.geometry import LineString, Point, Polygon
 
     kml = simplekml.Kml(name=title)
     colours = _kml_colours(frame, layer)
