@@ -519,3 +519,30 @@ def test_map_shows_pending_proposals_distinctly():
     html = m.get_root().render()
     assert PENDING_COLOR in html and "8 6" in html  # dashed amber outline layer
     assert "Đề xuất chờ duyệt" in html
+
+
+def test_seed_demo_adds_illustrative_areas_at_every_stage_and_drug_statuses(runner, db):
+    from sqlalchemy import func, select
+
+    from store.drug_status import CommuneDrugStatus
+
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert "illustrative key areas" in result.output
+    with db.transaction() as session:
+        areas = session.scalars(select(ka.KeyArea)).all()
+        pending = ka.proposals(session, None, state=ka.PENDING)
+        statuses = session.execute(select(CommuneDrugStatus.year, func.count(), func.min(CommuneDrugStatus.is_demo))
+                                   .group_by(CommuneDrugStatus.year)).all()
+    assert all(a.is_demo and "minh họa" in a.name for a in areas)
+    for year in (2023, 2024):
+        per_district = {}
+        for a in areas:
+            if a.year_selected == year:
+                per_district[a.district_code] = per_district.get(a.district_code, 0) + 1
+        assert len(per_district) == 12 and set(per_district.values()) <= {1, 2}
+    assert {a.status for a in areas} == set(ka.STATUSES)
+    assert pending
+    assert [(y, n, bool(demo)) for y, n, demo in statuses] == [(2023, 143, True), (2024, 143, True), (2025, 143, True)]
+    again = runner.invoke(args=["seed-demo"])
+    assert "already present" in again.output
