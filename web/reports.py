@@ -12,7 +12,10 @@ from flask_login import current_user
 
 from geo.errors import GeoInputError
 from geo.periods import describe_scheme, parse_period, report_periods, reporting_year_of
+from sqlalchemy import func, select
+
 from store.incidents import incident_years
+from store.models import Incident
 from web import access, db_session
 from web.access import allow
 from web.i18n import add_messages, current_language, t
@@ -71,8 +74,13 @@ def page():
     scheme = period_scheme()
     districts = district_names(session)
     options = [(year, report_periods(year, scheme=scheme)) for year in _years(session)]
-    chosen_year = options[0][0] if options else date.today().year
-    return render_template("reports/page.html", options=options, districts=districts,
+    last = session.scalar(select(func.max(Incident.occurred_at)))
+    last_day = last.date() if last else date.today()
+    chosen_year = reporting_year_of(last_day, scheme=scheme)
+    # Preselect the report covering the latest data: the first of that year's reports reaching it.
+    periods = dict(options).get(chosen_year, [])
+    selected = next((p.code for p in periods if p.end >= last_day), periods[-1].code if periods else None)
+    return render_template("reports/page.html", options=options, districts=districts, selected=selected,
                            scheme_text=describe_scheme(scheme, chosen_year, current_language()),
                            own_district=current_user.district_code if current_user.role == access.DISTRICT else None)
 
