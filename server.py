@@ -33,6 +33,7 @@ def default_config(instance_path: Path) -> dict:
         "LOGIN_LOCK_MINUTES": 15,
         "WTF_CSRF_TIME_LIMIT": None,
         "DEFAULT_LANGUAGE": "vi",
+        "DB_BUSY_TIMEOUT_S": 30,
         "VENDOR_DIR": str(ROOT / "node_modules"),
     }
 
@@ -53,7 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from store.db import Database
 
-    app.extensions["db"] = Database(app.config["DATABASE_URL"])
+    app.extensions["db"] = Database(app.config["DATABASE_URL"], busy_timeout_s=app.config["DB_BUSY_TIMEOUT_S"])
 
     from web import register
 

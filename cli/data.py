@@ -141,10 +141,16 @@ def import_incidents_command(file, skip_invalid):
         elif stage != "write":
             click.echo(f"{stage}: {done} rows", err=True)
 
+    from sqlalchemy.exc import OperationalError
+
+    from store.db import explain_operational_error
+
     try:
         report = import_incidents(db, file, skip_invalid=skip_invalid, username="cli", progress=progress)
     except (GeoInputError, ValueError, OSError) as e:
         raise click.ClickException(str(e)) from None
+    except OperationalError as e:
+        raise click.ClickException(explain_operational_error(e)) from None
     finally:
         if bar["bar"] is not None:
             bar["bar"].__exit__(None, None, None)

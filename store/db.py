@@ -15,13 +15,25 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
+def explain_operational_error(error) -> str:
+    """A plain-language reason for a driver's operational error; the transaction was rolled back."""
+    text = str(getattr(error, "orig", error)).lower()
+    if "locked" in text or "busy" in text or "lock timeout" in text:
+        return "the database is busy with another writer (locked); nothing was changed — try again shortly"
+    if "full" in text or "no space" in text:
+        return "the database or its disk is full; nothing was changed — free space or ask the administrator"
+    if "readonly" in text or "read-only" in text:
+        return "the database is read-only; nothing was changed"
+    return "the database could not complete the change; nothing was changed"
+
+
 class Database:
     """An engine and its session factory for one database URL."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, *, busy_timeout_s: float = 30.0):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
-        connect_args = {"timeout": 30, "check_same_thread": False} if self.is_sqlite else {}
+        connect_args = {"timeout": busy_timeout_s, "check_same_thread": False} if self.is_sqlite else {}
         self.engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -72,7 +84,6 @@ def _sqlite_pragmas(dbapi_connection, _record):
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
     # 64 MiB page cache: index updates of large imports stay in memory instead of thrashing the disk.
     cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()

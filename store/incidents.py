@@ -1,11 +1,13 @@
 """Incidents in the database: atomic upsert by source id, filtered reads, redaction of sensitive cases."""
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from store.meta import bump_data_version
 from store.models import ImportBatch, Incident, utcnow
@@ -58,14 +60,19 @@ def upsert_incidents(session, valid: pd.DataFrame, *, filename: str, username: s
         rebuilt = _secondary_indexes(cursor) if len(rows) >= BULK_ROWS else []
         for name, _ in rebuilt:
             cursor.execute(f'DROP INDEX "{name}"')
-        for start in range(0, len(rows), CHUNK_ROWS):
-            cursor.executemany(sql, rows[start:start + CHUNK_ROWS])
-            written += max(cursor.rowcount, 0)
-            if progress is not None:
-                progress(min(start + CHUNK_ROWS, len(rows)))
-        for _, create in rebuilt:
-            cursor.execute(create)
-        cursor.close()
+        try:
+            for start in range(0, len(rows), CHUNK_ROWS):
+                cursor.executemany(sql, rows[start:start + CHUNK_ROWS])
+                written += max(cursor.rowcount, 0)
+                if progress is not None:
+                    progress(min(start + CHUNK_ROWS, len(rows)))
+            for _, create in rebuilt:
+                cursor.execute(create)
+        except sqlite3.OperationalError as e:
+            # Same exception type as every other database error, so callers handle one kind.
+            raise OperationalError(sql[:200], None, e) from e
+        finally:
+            cursor.close()
     else:
         connection = session.connection()
         for start in range(0, len(rows), CHUNK_ROWS):

@@ -199,6 +199,18 @@ def register_error_handlers(app: Flask) -> None:
     for status in (400, 401, 403, 404, 405, 413):
         app.register_error_handler(status, lambda _e, status=status: deny(status))
 
+    from sqlalchemy.exc import OperationalError
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(e):
+        from store.db import explain_operational_error
+
+        log.error("database error on %s: %s", request.path, e)
+        message = explain_operational_error(e)
+        if wants_json():
+            return jsonify({"error": message, "status": 503}), 503
+        return render_template("error.html", message=message, status=503), 503
+
     @app.errorhandler(500)
     def server_error(_e):
         # The traceback goes to the log, never to the user.
