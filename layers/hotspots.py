@@ -54,7 +54,10 @@ LISA_LABELS_EN = {"HH": "High – High (hot spot)", "LL": "Low – Low (cold spo
 #: Density classes: equal intervals of the maximum, ColorBrewer YlOrRd; cells under the first bound are not drawn.
 DENSITY_COLOURS = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
 DENSITY_MIN_SHARE = 0.05
-MAX_DENSITY_CELLS = 4000
+MAX_DENSITY_CELLS = 3000
+#: Above this many units, "draw every unit" falls back to the significant ones (a 500 m province grid has
+#: 16,000 cells, about 5 MB of GeoJSON).
+MAX_ALL_UNITS = 5000
 
 EMERGING_COLOURS = {
     "new_hot": "#e31a1c", "consecutive_hot": "#fb6a4a", "intensifying_hot": "#99000d",
@@ -94,6 +97,8 @@ WORDS = {
                       "{drawn} of {total} cells drawn (density ≥ {share}% of the maximum)"),
     "density_capped": ("Chỉ vẽ {cap} ô có mật độ cao nhất", "Only the {cap} densest cells are drawn"),
     "none_significant": ("Không có đơn vị nào có ý nghĩa thống kê", "No unit is statistically significant"),
+    "too_many_units": ("{total} đơn vị: quá nhiều để vẽ tất cả, chỉ vẽ đơn vị có ý nghĩa thống kê",
+                       "{total} units are too many to draw them all: significant units only"),
 }
 
 
@@ -243,7 +248,7 @@ def _legend(m, title, entries, notes, legend):
 
 
 def add_gi_star_layer(m, frame, *, lang="vi", significant_only=True, name=None, notes=(), show=True,
-                      legend=True) -> HotspotLayer:
+                      legend=True, max_all=MAX_ALL_UNITS) -> HotspotLayer:
     """Gi* confidence bins (``gi_bin``) as an ArcGIS-coloured choropleth with popups of count, z and p.
 
     Parameters
@@ -258,7 +263,8 @@ def add_gi_star_layer(m, frame, *, lang="vi", significant_only=True, name=None, 
         Extra plain-text legend lines (period, parameters, "illustrative data").
     """
     bins = frame["gi_bin"].to_numpy().astype(int)
-    keep = bins != 0 if significant_only else np.ones(bins.size, dtype=bool)
+    keep, fallback = _which(bins != 0, significant_only, max_all, lang)
+    significant_only = significant_only or fallback is not None
     levels = [3, 2, 1, 0, -1, -2, -3]
     class_index = np.array([levels.index(b) for b in bins[keep]], dtype=int)
     labels = _common_labels(lang, [gi_bin_label(level, lang) for level in levels])
@@ -266,12 +272,20 @@ def add_gi_star_layer(m, frame, *, lang="vi", significant_only=True, name=None, 
     layer = _add_features(m, frame, keep, class_index, [GI_BIN_COLOURS[level] for level in levels], labels,
                           figures, lang=lang, name=name or word("gistar_title", lang), show=show)
     hot, cold = int((bins > 0).sum()), int((bins < 0).sum())
-    all_notes = list(notes)
-    all_notes.append(_drawn_note(int(keep.sum()), bins.size, significant_only, lang))
+    all_notes = list(notes) + [fallback or _drawn_note(int(keep.sum()), bins.size, significant_only, lang)]
     entries = [(GI_BIN_COLOURS[level], gi_bin_label(level, lang)) for level in levels
                if level != 0 or not significant_only]
     box = _legend(m, word("gistar_title", lang), entries, all_notes, legend)
     return HotspotLayer("gistar", bins.size, int(keep.sum()), hot, cold, legend=box, layer=layer, notes=all_notes)
+
+
+def _which(significant, significant_only, max_all, lang):
+    """Mask of the units to draw and an optional note (when "all" had to fall back to significant only)."""
+    if significant_only:
+        return significant, None
+    if significant.size > max_all:
+        return significant, word("too_many_units", lang).format(total=format_number(significant.size, lang))
+    return np.ones(significant.size, dtype=bool), None
 
 
 def _drawn_note(drawn, total, significant_only, lang):
@@ -283,11 +297,12 @@ def _drawn_note(drawn, total, significant_only, lang):
 
 
 def add_lisa_layer(m, frame, *, lang="vi", significant_only=True, name=None, notes=(), show=True,
-                   legend=True) -> HotspotLayer:
+                   legend=True, max_all=MAX_ALL_UNITS) -> HotspotLayer:
     """LISA clusters (``lisa_cluster``: HH, LL, HL, LH) in GeoDa colours, popups with count, I's p-value."""
     codes = ["HH", "LL", "HL", "LH", "not significant"]
     cluster = frame["lisa_cluster"].astype(str).to_numpy()
-    keep = cluster != "not significant" if significant_only else np.ones(cluster.size, dtype=bool)
+    keep, fallback = _which(cluster != "not significant", significant_only, max_all, lang)
+    significant_only = significant_only or fallback is not None
     class_index = np.array([codes.index(c) for c in cluster[keep]], dtype=int)
     labels = _common_labels(lang, [lisa_label(c, lang) for c in codes])
     labels["z"] = "I"
@@ -295,7 +310,7 @@ def add_lisa_layer(m, frame, *, lang="vi", significant_only=True, name=None, not
     figures = _figures(frame, keep, lang, z="_lisa_i", p="lisa_p")
     layer = _add_features(m, frame, keep, class_index, [LISA_COLOURS[c] for c in codes], labels, figures,
                           lang=lang, name=name or word("lisa_title", lang), show=show)
-    all_notes = list(notes) + [_drawn_note(int(keep.sum()), cluster.size, significant_only, lang)]
+    all_notes = list(notes) + [fallback or _drawn_note(int(keep.sum()), cluster.size, significant_only, lang)]
     entries = [(LISA_COLOURS[c], lisa_label(c, lang)) for c in codes if c != "not significant" or not significant_only]
     box = _legend(m, word("lisa_title", lang), entries, all_notes, legend)
     return HotspotLayer("lisa", cluster.size, int(keep.sum()), int((cluster == "HH").sum()),
@@ -347,11 +362,12 @@ def add_density_layer(m, frame, *, lang="vi", name=None, notes=(), show=True, le
 
 
 def add_emerging_layer(m, frame, *, lang="vi", significant_only=True, name=None, notes=(), show=True,
-                       legend=True) -> HotspotLayer:
+                       legend=True, max_all=MAX_ALL_UNITS) -> HotspotLayer:
     """Emerging hot spot classes (``category``, :data:`geo.emerging.CLASSES`), ``no_pattern`` hidden by default."""
     codes = list(EMERGING_COLOURS)
     category = frame["category"].astype(str).to_numpy()
-    keep = category != "no_pattern" if significant_only else np.ones(category.size, dtype=bool)
+    keep, fallback = _which(category != "no_pattern", significant_only, max_all, lang)
+    significant_only = significant_only or fallback is not None
     class_index = np.array([codes.index(c) for c in category[keep]], dtype=int)
     labels = _common_labels(lang, [emerging_label(c, lang) for c in codes])
     figures = _figures(frame, keep, lang, trend="trend_z" if "trend_z" in frame.columns else None,
@@ -359,7 +375,7 @@ def add_emerging_layer(m, frame, *, lang="vi", significant_only=True, name=None,
     layer = _add_features(m, frame, keep, class_index, [EMERGING_COLOURS[c] for c in codes], labels, figures,
                           lang=lang, name=name or word("emerging_title", lang), show=show)
     present = [c for c in codes if (category == c).any() and (c != "no_pattern" or not significant_only)]
-    all_notes = list(notes) + [_drawn_note(int(keep.sum()), category.size, significant_only, lang)]
+    all_notes = list(notes) + [fallback or _drawn_note(int(keep.sum()), category.size, significant_only, lang)]
     entries = [(EMERGING_COLOURS[c], emerging_label(c, lang)) for c in present]
     box = _legend(m, word("emerging_title", lang), entries, all_notes, legend)
     return HotspotLayer("emerging", category.size, int(keep.sum()),

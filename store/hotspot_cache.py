@@ -83,23 +83,36 @@ def run_by_id(session, run_id: int) -> HotspotRun | None:
 
 
 def frame_to_geojson(frame) -> str:
-    """A result frame as GeoJSON text in EPSG:4326 with rounded coordinates (NaN written as null)."""
+    """A result frame as GeoJSON text in EPSG:4326 with rounded coordinates (NaN written as null).
+
+    Geometries are serialised by GEOS (``shapely.to_geojson``) and properties by ``json`` in one pass, which
+    is an order of magnitude faster than ``GeoDataFrame.to_json`` on a province grid of 15,000 cells.
+    """
     import numpy as np
+    import pandas as pd
     import shapely
 
     shown = frame if frame.crs is None or frame.crs.to_epsg() == 4326 else frame.to_crs(4326)
-    shown = shown.set_geometry(shapely.transform(shown.geometry.values, lambda xy: np.round(xy, RESULT_DECIMALS)))
-    return shown.to_json(drop_id=True, na="null")
+    geometries = shapely.to_geojson(shapely.transform(shown.geometry.values, lambda xy: np.round(xy, RESULT_DECIMALS)))
+    table = pd.DataFrame(shown.drop(columns=shown.geometry.name))
+    table = table.astype(object).where(table.notna(), None)
+    features = [
+        f'{{"type":"Feature","properties":{json.dumps(props, ensure_ascii=False, default=_plain)},"geometry":{geom}}}'
+        for props, geom in zip(table.to_dict("records"), geometries)
+    ]
+    return '{"type":"FeatureCollection","features":[' + ",".join(features) + "]}"
 
 
 def run_frame(run: HotspotRun):
-    """The stored result as a GeoDataFrame in EPSG:4326 (missing values back as NaN)."""
+    """The stored result as a GeoDataFrame in EPSG:4326 (missing values back as NaN), read by GDAL."""
+    import io
+
     import geopandas as gpd
 
-    document = json.loads(run.result)
-    if not document.get("features"):
+    document = run.result
+    if '"features":[]' in document[:80]:
         return gpd.GeoDataFrame(geometry=[], crs=4326)
-    return gpd.GeoDataFrame.from_features(document["features"], crs=4326)
+    return gpd.read_file(io.BytesIO(document.encode()), engine="pyogrio").set_crs(4326, allow_override=True)
 
 
 def get_or_run(session, params: dict, compute, *, username: str = "") -> CachedResult:
