@@ -165,11 +165,19 @@ def seed_gates(session, path, *, username: str = "system") -> int:
 
 
 def ensure_seeded(db, data_dir) -> int:
-    """Seed the gates in their own transaction if this database never had them (first use)."""
-    with db.transaction() as session:
-        if is_seeded(session):
-            return 0
-        return seed_gates(session, Path(data_dir) / GATES_FILE)
+    """Seed the gates in their own transaction if this database never had them (first use).
+
+    Two first requests at once may both try; the loser's insert fails on the unique keys and is ignored.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with db.transaction() as session:
+            if is_seeded(session):
+                return 0
+            return seed_gates(session, Path(data_dir) / GATES_FILE)
+    except IntegrityError:
+        return 0
 
 
 def _text(value) -> str:
