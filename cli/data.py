@@ -110,7 +110,8 @@ def seed_demo(seed, if_empty):
         population = population_frame(session)
     if communes.empty:
         raise click.ClickException("no boundaries loaded: run `flask --app server load-boundaries` first")
-    frame = generate_demo_incidents(communes, population, seed=seed)
+    # From December 2022: the default reporting year runs 01/12–30/11 (geo/periods.py), so 2023 is whole.
+    frame = generate_demo_incidents(communes, population, seed=seed, start=date(2022, 12, 1))
     report = import_incidents(db, None, frame=frame, filename=f"demo-seed-{seed}", username="seed-demo",
                               is_demo=True)
     if not report.committed:

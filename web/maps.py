@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
 from flask_login import current_user
@@ -21,9 +22,11 @@ from layers.overview import overview_map
 from layers.text import format_number
 from store.boundaries import communes_frame, population_frame
 from store.incidents import incident_frame, incident_years
+from store.meta import data_version
 from web import access, db_session
 from web.access import allow
 from web.i18n import add_messages, current_language, pick, t
+from web.view_cache import cached_view, viewer_scope
 
 bp = Blueprint("maps", __name__)
 
@@ -141,6 +144,15 @@ def read_filters(years: list[int], districts: dict[str, str]) -> OverviewFilters
 
 
 def _build(filters: OverviewFilters, communes, districts: dict[str, str]):
+    """The overview for these filters, rendered once per data version, language and viewer scope."""
+    session = db_session()
+    key = ("overview", str(session.get_bind().url), data_version(session), filters, current_language(),
+           viewer_scope(current_user), current_app.config.get("TILE_URL") or "",
+           int(current_app.config.get("MAP_MAX_POINTS", DEFAULT_MAX_POINTS)))
+    return cached_view(key, lambda: _render(filters, communes, districts))
+
+
+def _render(filters: OverviewFilters, communes, districts: dict[str, str]):
     session = db_session()
     incidents = incident_frame(session, year=filters.year, categories=filters.category_codes(),
                                district_code=filters.district or None, viewer=current_user._get_current_object())
@@ -158,7 +170,19 @@ def _build(filters: OverviewFilters, communes, districts: dict[str, str]):
         vendor_url=url_for("vendor.asset", filename="").rstrip("/"),
         max_points=int(current_app.config.get("MAP_MAX_POINTS", DEFAULT_MAX_POINTS)),
     )
-    return built, incidents, population_year, demo
+    css, js = asset_urls(built.map)
+    script = map_parts(built.map).script
+    return RenderedOverview(built, incidents, population_year, demo, css, js, script)
+
+
+class RenderedOverview(NamedTuple):
+    built: object
+    incidents: object
+    population_year: int | None
+    demo: bool
+    css: list
+    js: list
+    script: str
 
 
 def _context():
@@ -176,8 +200,7 @@ def overview():
     if communes.empty:
         return render_template("overview.html", no_boundaries=True, filters=None)
     filters = read_filters(years, districts)
-    built, incidents, population_year, demo = _build(filters, communes, districts)
-    css, js = asset_urls(built.map)
+    built, incidents, population_year, demo, css, js, _ = _build(filters, communes, districts)
     stats = built.statistics
     ranking = "rate" if filters.measure == "rate" else "count"
     top = stats[stats["count"] > 0].sort_values([ranking, "count", "commune_code"],
@@ -202,9 +225,7 @@ def overview_script():
     if communes.empty:
         abort(404)
     filters = read_filters(years, districts)
-    built, *_ = _build(filters, communes, districts)
-    parts = map_parts(built.map)
-    response = make_response(parts.script)
+    response = make_response(_build(filters, communes, districts).script)
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "private, no-cache"
     return response
