@@ -27,7 +27,6 @@ from layers.text import format_number
 STATISTICS = ("gistar", "lisa", "kde", "emerging")
 DISPLAY_DECIMALS = 5
 NOT_SIGNIFICANT_COLOUR = "#f2f1ea"
-OUTLINE_COLOUR = "#7a7a7a"
 HOTSPOT_CLASS = "hotspot-cell"
 
 #: ArcGIS Hot Spot Analysis (Getis-Ord Gi*) default renderer, bin → colour.
@@ -91,7 +90,7 @@ WORDS = {
     "p": ("Giá trị p", "p-value"),
     "density": ("Mật độ /km²", "Density /km²"),
     "trend": ("Xu hướng Mann-Kendall (z)", "Mann-Kendall trend (z)"),
-    "only_significant": ("Chỉ vẽ {drawn}/{total} ô có ý nghĩa thống kê", "{drawn} of {total} units drawn "
+    "only_significant": ("Chỉ vẽ {drawn}/{total} đơn vị có ý nghĩa thống kê", "{drawn} of {total} units drawn "
                          "(significant only)"),
     "density_drawn": ("Vẽ {drawn}/{total} ô có mật độ ≥ {share}% mức cao nhất",
                       "{drawn} of {total} cells drawn (density ≥ {share}% of the maximum)"),
@@ -203,11 +202,14 @@ def _add_features(m, frame, keep, class_index, colours_by_index, labels, propert
         {"type": "FeatureCollection", "features": features},
         name=name,
         show=show,
-        style_function=lambda feature: {"fillColor": feature["properties"]["f"], "color": OUTLINE_COLOUR,
-                                        "weight": 0.4, "fillOpacity": fill_opacity},
+        # Outlined in their own colour, neighbouring cells of one class read as one area, as in ArcGIS.
+        style_function=lambda feature: {"fillColor": feature["properties"]["f"], "color": feature["properties"]["f"],
+                                        "weight": 0.8, "fillOpacity": fill_opacity},
         highlight_function=lambda feature: {"weight": 2, "color": "#111111"},
         on_each_feature=_popup_script(labels),
         class_name=HOTSPOT_CLASS,
+        # Leaflet's default simplification turns hexagons of a few pixels into bricks with gaps between them.
+        smooth_factor=0.1,
     )
     layer.add_to(m)
     return layer

@@ -53,7 +53,7 @@ def test_gi_star_legend_vietnamese_and_english():
     assert "Điểm nóng Getis-Ord Gi*" in markup
     assert "Điểm nóng — độ tin cậy 99%" in markup and "Điểm lạnh — độ tin cậy 90%" in markup
     assert "Không có ý nghĩa thống kê" not in markup  # not drawn, so not in the legend
-    assert "Chỉ vẽ 6/10 ô có ý nghĩa thống kê" in markup
+    assert "Chỉ vẽ 6/10 đơn vị có ý nghĩa thống kê" in markup
     m_en = make_map()
     english = add_gi_star_layer(m_en, gi_frame(), lang="en", significant_only=False)
     assert "Hot spot — 99% confidence" in english.legend.markup

@@ -130,11 +130,12 @@ add_messages({
     ),
     "hotspots.change_heading": ("So sánh với năm gốc {baseline}", "Change against {baseline}"),
     "hotspots.change_note": (
-        "Cùng kỳ {period} năm {baseline} và năm {year}. Khoảng tin cậy 95% chính xác (Poisson có điều kiện) của "
-        "mức thay đổi; chỉ tiêu: giảm ít nhất 5%.",
-        "Same period ({period}) of {baseline} and {year}. Exact 95% confidence interval (conditional Poisson) "
-        "of the change; target: at least a 5% reduction.",
+        "So sánh {current} với cùng kỳ {base}. Khoảng tin cậy 95% chính xác (Poisson có điều kiện) của mức "
+        "thay đổi; chỉ tiêu: giảm ít nhất 5%. Số vụ theo xã gồm cả vụ bảo mật.",
+        "{current} compared with the same period {base}. Exact 95% confidence interval (conditional Poisson) "
+        "of the change; target: at least a 5% reduction. Commune counts include confidential cases.",
     ),
+    "hotspots.show_communes": ("Xem bảng {n} xã/phường/thị trấn", "Show the table of {n} communes"),
     "hotspots.by_district": ("Theo huyện/thành phố", "By district"),
     "hotspots.by_commune": ("Theo xã/phường/thị trấn", "By commune"),
     "hotspots.unit": ("Đơn vị", "Unit"),
@@ -570,7 +571,9 @@ def change_tables(filters, communes, population):
                  "ci": _ci(total.ci_low[0], total.ci_high[0]), "verdict": total.verdict[0],
                  "verdict_label": verdict(total.verdict[0])}
     population_year = int(population["year"].iloc[0]) if len(population) else None
-    return {"communes": commune_rows, "districts": district_rows, "total": total_row,
+    spans = {key: f"{a:%d/%m/%Y}–{(b - pd.Timedelta(days=1)):%d/%m/%Y}"
+             for key, (a, b) in (("current", filters.bounds()), ("base", (start, end)))}
+    return {"communes": commune_rows, "spans": spans, "districts": district_rows, "total": total_row,
             "population_year": population_year}
 
 
