@@ -40,7 +40,7 @@ def save_boundary_set(session, boundary_set, *, activate: bool = True) -> Bounda
                 **{c: ("" if pd.isna(rec[c]) else str(rec[c])) for c in COMMUNE_COLUMNS if c in gdf.columns})
         for rec, geom in zip(gdf.to_dict("records"), gdf.geometry)
     )
-    bump_data_version(session)
+    bump_data_version(session, "boundaries")
     return row
 
 
@@ -52,7 +52,7 @@ def save_population(session, population: pd.DataFrame, *, source: str = "") -> i
         Population(commune_code=str(r.commune_code), year=int(r.year), population=int(r.population), source=source)
         for r in population.itertuples()
     )
-    bump_data_version(session)
+    bump_data_version(session, "population")
     return len(population)
 
 
@@ -73,7 +73,7 @@ _CACHE_LOCK = threading.Lock()
 
 def communes_frame(session) -> gpd.GeoDataFrame:
     """Active communes as a GeoDataFrame in EPSG:4326, cached per database and data version."""
-    key = (str(session.get_bind().url), data_version(session))
+    key = (str(session.get_bind().url), data_version(session, "boundaries"))
     with _CACHE_LOCK:
         cached = _CACHE.get(("communes",) + key)
     if cached is not None:

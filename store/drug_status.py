@@ -176,7 +176,7 @@ def record_drug_status(session, actor, *, commune_code, year, indicators, assess
     audit.record(session, username=actor.username, action="drug_status.update" if before else "drug_status.create",
                  entity="commune_drug_status", entity_id=row.id, before=before, after=status_snapshot(row),
                  reason=reason)
-    bump_data_version(session)
+    bump_data_version(session, "drug_status")
     return row
 
 

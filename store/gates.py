@@ -160,7 +160,7 @@ def seed_gates(session, path, *, username: str = "system") -> int:
         added += 1
     session.add(Meta(key=SEEDED_KEY, value=utcnow().isoformat(timespec="seconds")))
     if added:
-        bump_data_version(session)
+        bump_data_version(session, "gates")
     return added
 
 
@@ -327,7 +327,7 @@ def create_gate(session, values: dict, *, username: str, reason: str = "") -> Bo
     session.flush()
     record(session, username=username, action="create", entity="border_gate", entity_id=gate.id,
            after=gate.as_dict(), reason=reason)
-    bump_data_version(session)
+    bump_data_version(session, "gates")
     return gate
 
 
@@ -355,7 +355,7 @@ def update_gate(session, gate_id: int, values: dict, *, expected_version: int, u
     session.flush()  # the version_id_col check runs here, against a concurrent transaction too
     record(session, username=username, action="update", entity="border_gate", entity_id=gate.id,
            before=before, after=gate.as_dict(), reason=reason)
-    bump_data_version(session)
+    bump_data_version(session, "gates")
     return gate
 
 
@@ -366,4 +366,4 @@ def delete_gate(session, gate_id: int, *, expected_version: int, username: str, 
     session.flush()
     record(session, username=username, action="delete", entity="border_gate", entity_id=gate_id,
            before=before, reason=reason)
-    bump_data_version(session)
+    bump_data_version(session, "gates")

@@ -83,7 +83,7 @@ def upsert_incidents(session, valid: pd.DataFrame, *, filename: str, username: s
                 progress(min(start + CHUNK_ROWS, len(rows)))
     batch.written = written
     if written:
-        bump_data_version(session)
+        bump_data_version(session, "incidents")
     return batch
 
 

@@ -455,7 +455,7 @@ def create_key_area(session, actor, *, name, kind, district_code, year_selected,
                              document_number=decision_number, username=actor.username))
     audit.record(session, username=actor.username, action="key_area.create", entity="key_area", entity_id=area.id,
                  after=area_snapshot(area))
-    bump_data_version(session)
+    bump_data_version(session, "key_areas")
     return area
 
 
@@ -505,7 +505,7 @@ def update_key_area(session, actor, area_id, *, expected_version, changes: Mappi
     _flush(session, f"địa bàn “{area.name}”")
     audit.record(session, username=actor.username, action="key_area.update", entity="key_area", entity_id=area.id,
                  before=before, after=area_snapshot(area), reason=reason)
-    bump_data_version(session)
+    bump_data_version(session, "key_areas")
     return area
 
 
@@ -524,7 +524,7 @@ def _apply_transition(session, actor, area, to_status, when, reason, document_nu
     session.add(event)
     audit.record(session, username=actor.username, action="key_area.transition", entity="key_area",
                  entity_id=area.id, before=before, after=area_snapshot(area), reason=reason)
-    bump_data_version(session)
+    bump_data_version(session, "key_areas")
     return event
 
 
@@ -561,7 +561,7 @@ def propose_transition(session, actor, area_id, *, expected_version, to_status, 
     session.flush()
     audit.record(session, username=actor.username, action="key_area.propose", entity="key_area_proposal",
                  entity_id=proposal.id, after=proposal_snapshot(proposal), reason=reason)
-    bump_data_version(session)  # pending proposals are drawn on the map
+    bump_data_version(session, "key_areas")  # pending proposals are drawn on the map
     return proposal
 
 
@@ -597,7 +597,7 @@ def decide_proposal(session, actor, proposal_id, *, expected_version, approve: b
         _apply_transition(session, actor, area, proposal.to_status, proposal.event_date, proposal.reason,
                           proposal.document_number, proposal=proposal, approved_by=actor.username)
     else:
-        bump_data_version(session)
+        bump_data_version(session, "key_areas")
     return proposal
 
 

@@ -1,20 +1,45 @@
-"""The data version: one counter bumped by every write that changes what maps show (cache key)."""
-from __future__ import annotations
+"""Data versions: counters bumped by every write that changes what maps and reports show (cache keys).
 
-from sqlalchemy import select
+Each kind of record has its own counter (``incidents``, ``boundaries``, ``key_areas`` …) so that, say, a
+district recording a commune's drug status does not throw away every cached incident map; the global
+``data_version`` moves with any of them and is what reports print.
+"""
+from __future__ import annotations
 
 from store.models import Meta
 
+GLOBAL = "data_version"
+TOPICS = ("incidents", "boundaries", "population", "key_areas", "drug_status", "gates", "targets")
 
-def data_version(session) -> int:
-    row = session.get(Meta, "data_version")
+
+def data_version(session, *topics: str):
+    """The global version, or with ``topics`` a tuple of those topics' versions."""
+    if not topics:
+        return _read(session, GLOBAL)
+    for topic in topics:
+        if topic not in TOPICS:
+            raise ValueError(f"data topic {topic!r} is not one of: {', '.join(TOPICS)}")
+    return tuple(_read(session, f"version:{topic}") for topic in topics)
+
+
+def bump_data_version(session, topic: str | None = None) -> int:
+    """Record a change of ``topic`` (and of the data as a whole); returns the new global version."""
+    if topic is not None:
+        if topic not in TOPICS:
+            raise ValueError(f"data topic {topic!r} is not one of: {', '.join(TOPICS)}")
+        _increment(session, f"version:{topic}")
+    return _increment(session, GLOBAL)
+
+
+def _read(session, key: str) -> int:
+    row = session.get(Meta, key)
     return int(row.value) if row else 0
 
 
-def bump_data_version(session) -> int:
-    row = session.get(Meta, "data_version")
+def _increment(session, key: str) -> int:
+    row = session.get(Meta, key)
     if row is None:
-        row = Meta(key="data_version", value="0")
+        row = Meta(key=key, value="0")
         session.add(row)
     row.value = str(int(row.value) + 1)
     return int(row.value)

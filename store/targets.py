@@ -159,7 +159,7 @@ def update_target(session, actor: str, year: int, code: str, *, threshold: float
     row.updated_by = actor
     audit.record(session, username=actor, action="update_target", entity="plan_target", entity_id=f"{year}:{code}",
                  before=before, after={"threshold": threshold}, reason=reason)
-    bump_data_version(session)
+    bump_data_version(session, "targets")
     return row
 
 

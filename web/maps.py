@@ -146,7 +146,7 @@ def read_filters(years: list[int], districts: dict[str, str]) -> OverviewFilters
 def _build(filters: OverviewFilters, communes, districts: dict[str, str]):
     """The overview for these filters, rendered once per data version, language and viewer scope."""
     session = db_session()
-    key = ("overview", str(session.get_bind().url), data_version(session), filters, current_language(),
+    key = ("overview", str(session.get_bind().url), data_version(session, "incidents", "boundaries", "population"), filters, current_language(),
            viewer_scope(current_user), current_app.config.get("TILE_URL") or "",
            int(current_app.config.get("MAP_MAX_POINTS", DEFAULT_MAX_POINTS)))
     return cached_view(key, lambda: _render(filters, communes, districts))
