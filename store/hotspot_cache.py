@@ -20,6 +20,9 @@ from store.meta import data_version
 from store.models import Base, utcnow
 
 RESULT_DECIMALS = 6  # about 0.1 m: enough for any display, and the stored GeoJSON stays compact
+#: The data a hot spot result depends on: a change to any of them (an import, new boundaries or population)
+#: gives new cache keys; edits elsewhere (drug status, key areas) keep the stored maps.
+TOPICS = ("incidents", "boundaries", "population")
 
 
 class HotspotRun(Base):
@@ -67,13 +70,14 @@ def _plain(value):
     return str(value)
 
 
-def cache_key(params: dict, version: int) -> str:
-    return hashlib.sha256(f"{version}|{canonical_json(params)}".encode()).hexdigest()
+def cache_key(params: dict, versions) -> str:
+    """Hash of the versions of the data used (see :data:`TOPICS`) and the parameters."""
+    return hashlib.sha256(f"{canonical_json(versions)}|{canonical_json(params)}".encode()).hexdigest()
 
 
 def find_run(session, params: dict) -> HotspotRun | None:
-    """The newest stored run of ``params`` on the current data version, if any."""
-    key = cache_key(params, data_version(session))
+    """The newest stored run of ``params`` on the current data versions, if any."""
+    key = cache_key(params, data_version(session, *TOPICS))
     return session.scalars(select(HotspotRun).where(HotspotRun.cache_key == key)
                            .order_by(HotspotRun.id.desc()).limit(1)).first()
 
@@ -116,7 +120,10 @@ def run_frame(run: HotspotRun):
 
 
 def get_or_run(session, params: dict, compute, *, username: str = "") -> CachedResult:
-    """Return the stored run of ``params`` on the current data version, or compute and store it.
+    """Return the stored run of ``params`` on the current data versions, or compute and store it.
+
+    The key covers the versions of incidents, boundaries and population (:data:`TOPICS`); the stored
+    ``data_version`` is the global version at computation time, as reports print it.
 
     Parameters
     ----------
@@ -131,7 +138,7 @@ def get_or_run(session, params: dict, compute, *, username: str = "") -> CachedR
         Stored as ``created_by``.
     """
     version = data_version(session)
-    key = cache_key(params, version)
+    key = cache_key(params, data_version(session, *TOPICS))
     existing = session.scalars(select(HotspotRun).where(HotspotRun.cache_key == key)
                                .order_by(HotspotRun.id.desc()).limit(1)).first()
     if existing is not None:

@@ -221,7 +221,7 @@ def test_confidential_cases_withheld_from_grid_but_counted_for_communes(login, a
         session.execute(update(User).where(User.username == "admin").values(sensitive_clearance=True))
         from store.meta import bump_data_version
 
-        bump_data_version(session)
+        bump_data_version(session, "incidents")
     client = login("planner")
     _, body = get(client, "/hotspots?year=2024&units=hex&cell_size=2000")
     withheld = int(re.search(r'id="withheld">([\d.]+)', body).group(1).replace(".", ""))
@@ -239,3 +239,39 @@ def test_confidential_cases_withheld_from_grid_but_counted_for_communes(login, a
     client = login("planner")
     response, _ = get(client, f"/hotspots/runs/{cleared_run}.geojson")
     assert response.status_code == 403
+
+
+def test_cache_keys_follow_the_data_the_result_uses(app):
+    import geopandas as gpd
+    import shapely
+
+    from store.hotspot_cache import get_or_run, run_frame
+    from store.meta import bump_data_version
+
+    db = app.extensions["db"]
+    calls = []
+
+    def compute():
+        calls.append(1)
+        frame = gpd.GeoDataFrame({"value": [1.5], "gi_bin": [3]}, geometry=[shapely.box(560_000, 1_150_000,
+                                                                                       561_000, 1_151_000)], crs=32648)
+        return frame, {"hot": 1}
+
+    def run(params, topic=None):
+        with db.transaction() as session:
+            if topic:
+                bump_data_version(session, topic)
+            cached = get_or_run(session, params, compute, username="tester")
+            return cached.hit, cached.run.id, cached.run
+
+    params = {"statistic": "gistar", "cell_size": 1000}
+    assert run(params)[0] is False
+    hit, first_id, stored = run(params)
+    assert hit and len(calls) == 1
+    assert json.loads(stored.params) == params and stored.created_by == "tester" and stored.details == {"hot": 1}
+    frame = run_frame(stored)
+    assert frame.crs.to_epsg() == 4326 and frame["gi_bin"].tolist() == [3]
+    assert run(params, "key_areas")[:2] == (True, first_id)  # unrelated edits keep the stored map
+    assert run(params, "incidents")[0] is False  # an import invalidates it
+    assert run({**params, "cell_size": 500})[0] is False
+    assert len(calls) == 3
