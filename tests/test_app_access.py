@@ -169,3 +169,15 @@ def test_tile_server_is_allowed_for_images_only(app):
     policy = content_security_policy("https://{s}.tiles.intranet.vn/{z}/{x}/{y}.png")
     assert "img-src 'self' data: blob: https://*.tiles.intranet.vn" in policy
     assert "tiles.intranet.vn" not in policy.split("img-src")[0]
+
+
+def test_menu_offers_the_corridor_only_to_border_district_committees(client, login):
+    login("district_869")  # Tân Hồng lies on the border
+    assert 'href="/corridor"' in client.get("/key-areas").get_data(as_text=True)
+
+
+def test_menu_hides_the_corridor_from_inland_district_committees(client, login):
+    login("district_866")  # TP Cao Lãnh does not
+    page = client.get("/key-areas").get_data(as_text=True)
+    assert 'href="/corridor"' not in page
+    assert client.get("/corridor").status_code == 403

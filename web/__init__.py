@@ -64,12 +64,7 @@ def navigable_endpoints(app: Flask) -> set[str]:
     """Endpoints the signed-in user may open, so the menu never offers a page that answers 403."""
     if not current_user.is_authenticated:
         return set()
-    names = set()
-    for endpoint, view in app.view_functions.items():
-        roles = access.allowed_roles(view)
-        if roles and (current_user.role in roles or access.PUBLIC in roles):
-            names.add(endpoint)
-    return names
+    return {endpoint for endpoint, view in app.view_functions.items() if access.shown_in_menu(view, current_user)}
 
 
 def demo_data_present() -> bool:

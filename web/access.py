@@ -44,6 +44,33 @@ def allowed_roles(view) -> frozenset | None:
     return getattr(view, "allowed_roles", None)
 
 
+def in_menu_when(predicate):
+    """Show a page in the menu only to users for whom ``predicate(user)`` holds.
+
+    For pages whose audience is narrower than a role (e.g. only the border districts' committees), so the
+    menu never offers a link that answers 403. Place it between ``@bp.route`` and ``@allow``.
+    """
+
+    def decorate(view):
+        view.menu_predicate = predicate
+        return view
+
+    return decorate
+
+
+def shown_in_menu(view, user) -> bool:
+    roles = allowed_roles(view)
+    if not roles or (user.role not in roles and PUBLIC not in roles):
+        return False
+    predicate = getattr(view, "menu_predicate", None)
+    if predicate is None:
+        return True
+    try:
+        return bool(predicate(user))
+    except Exception:  # a menu must render even when a predicate's data is missing
+        return False
+
+
 def may_edit_district(user, district_code: str | None) -> bool:
     """Province-level roles edit everywhere; a district committee only its own district."""
     if user.role in (ADMIN, PLANNER):

@@ -322,7 +322,16 @@ def _same_span_note(result: CorridorResult) -> str:
              short=until.strftime("%d/%m"))
 
 
+def _reads_corridor(user) -> bool:
+    """The menu offers the corridor to a district committee only when its district touches the border."""
+    if user.role != access.DISTRICT:
+        return True
+    geometry = corridor_geometry(db_session(), current_app.config["DATA_DIR"])
+    return user.district_code in geometry.border_district_codes
+
+
 @bp.route("/corridor")
+@access.in_menu_when(_reads_corridor)
 @allow(*READERS)
 def page():
     session = db_session()
