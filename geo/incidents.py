@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -217,7 +218,8 @@ def read_incident_table(path, *, field_map: dict | None = None, sheet=0) -> pd.D
     except UnicodeDecodeError as exc:
         raise GeoInputError(f"path {path.name!r} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
                             "save the CSV as UTF-8")
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
+        # BadZipFile: an .xlsx that is not a zip archive (openpyxl lets it through unconverted)
         raise GeoInputError(f"path {path.name!r} could not be read as {suffix.lstrip('.').upper()}: {exc}")
     return _canonical_columns(raw, field_map)
 
@@ -279,16 +281,27 @@ def _read_xlsx(path: Path, sheet) -> pd.DataFrame:
 
 def _read_geojson(path: Path) -> pd.DataFrame:
     document = json.loads(path.read_text(encoding="utf-8-sig"))
-    if document.get("type") != "FeatureCollection":
-        raise GeoInputError(f"path {path.name!r}: type {document.get('type')!r} is not 'FeatureCollection'")
+    kind = document.get("type") if isinstance(document, dict) else type(document).__name__
+    if kind != "FeatureCollection":
+        raise GeoInputError(f"path {path.name!r}: type {kind!r} is not 'FeatureCollection'")
+    features = document.get("features", [])
+    if not isinstance(features, list):
+        raise GeoInputError(f"path {path.name!r}: 'features' is a {type(features).__name__}, not a list")
     records = []
-    for feature in document.get("features", []):
-        properties = {k: _cell_text(v) for k, v in (feature.get("properties") or {}).items()}
-        geometry = feature.get("geometry")
+    for number, feature in enumerate(features, start=1):
+        # Structure errors name the feature (numbered like the rows of the report) and what was expected.
+        properties = feature.get("properties") if isinstance(feature, dict) else None
+        geometry = feature.get("geometry") if isinstance(feature, dict) else None
+        if not isinstance(feature, dict) or not isinstance(properties or {}, dict) \
+                or not isinstance(geometry or {}, dict):
+            raise GeoInputError(f"path {path.name!r}: feature {number} is not a GeoJSON Feature object with "
+                                "'properties' and 'geometry' objects")
+        properties = {k: _cell_text(v) for k, v in (properties or {}).items()}
         if geometry:
-            if geometry.get("type") == "Point" and len(geometry.get("coordinates") or []) >= 2:
-                properties["lon"] = _cell_text(geometry["coordinates"][0])
-                properties["lat"] = _cell_text(geometry["coordinates"][1])
+            coordinates = geometry.get("coordinates")
+            if geometry.get("type") == "Point" and isinstance(coordinates, list) and len(coordinates) >= 2:
+                properties["lon"] = _cell_text(coordinates[0])
+                properties["lat"] = _cell_text(coordinates[1])
             else:
                 properties["lon"] = properties["lat"] = f"<{geometry.get('type')} geometry>"
         if feature.get("id") is not None and "id" not in properties:
