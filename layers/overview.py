@@ -49,6 +49,29 @@ def display_layers(communes: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.Ge
     return shown, districts
 
 
+def add_commune_hotspots(m, communes: gpd.GeoDataFrame, statistics: pd.DataFrame, *, lang: str = "vi") -> bool:
+    """Overlay (off until ticked) of the communes' Gi* bins on the counts shown, queen contiguity.
+
+    Only for the whole province: Gi* compares each commune with the province, so a district's communes
+    alone would be judged against a partial picture. Returns whether a layer was added.
+    """
+    from geo.crs import to_metric
+    from geo.errors import GeoInputError
+    from geo.hotspot_pipeline import HotspotSpec, run_hotspot_analysis
+    from layers.hotspots import add_overview_hotspot_layer
+
+    counts = statistics.set_index("commune_code")["count"]
+    values = counts.reindex(communes["commune_code"]).fillna(0).to_numpy(dtype=float)
+    try:
+        result = run_hotspot_analysis(HotspotSpec(statistic="gistar", units="zones", neighbours="queen"),
+                                      zones=to_metric(communes[["commune_code", "commune_name", "geometry"]]),
+                                      zone_values=values)
+    except GeoInputError:  # e.g. no variation at all in a sparse category: nothing to show
+        return False
+    add_overview_hotspot_layer(m, result.frame, "gistar", lang=lang)
+    return True
+
+
 def overview_map(communes: gpd.GeoDataFrame, incidents: pd.DataFrame, *, population: pd.DataFrame | None = None,
                  population_year=None, measure: str = "count", lang: str = "vi", district_code: str | None = None,
                  demo: bool = False, caption: str = "", tile_url: str = "", tile_attribution: str = "",
@@ -96,6 +119,8 @@ def overview_map(communes: gpd.GeoDataFrame, incidents: pd.DataFrame, *, populat
     legend = add_commune_choropleth(m, shown, statistics, measure=measure, lang=lang,
                                     population_year=population_year, notes=legend_notes)
     add_district_outlines(m, districts, lang=lang)
+    if not district_code:
+        add_commune_hotspots(m, shown, statistics, lang=lang)
     points = add_incident_points(m, in_view, commune_names=names, lang=lang, max_points=max_points)
     if legend is not None:
         legend.notes.extend(points.notes(lang))

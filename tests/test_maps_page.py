@@ -187,3 +187,22 @@ def test_communes_api_shape_is_kept(login, client):
 def test_every_signed_in_role_sees_the_overview(login, client, username):
     login(username)
     assert client.get("/").status_code == 200
+
+
+def test_overview_offers_a_commune_gi_star_overlay_for_the_province(client, login, db):
+    import pandas as pd
+
+    from geo.demo import generate_demo_incidents
+    from store.boundaries import communes_frame
+    from store.importing import import_incidents
+
+    with db.transaction() as session:
+        communes = communes_frame(session)
+    frame = generate_demo_incidents(communes, None, seed=7)
+    frame = frame[pd.to_datetime(frame["occurred_at"]).dt.year == 2024]
+    assert import_incidents(db, None, frame=frame, filename="demo.csv").committed
+    login("planner")
+    script = client.get("/map/overview.js?year=2024").get_data(as_text=True)
+    assert "Gi*" in script
+    district_script = client.get("/map/overview.js?year=2024&district=866").get_data(as_text=True)
+    assert "Gi*" not in district_script
