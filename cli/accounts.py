@@ -15,6 +15,7 @@ def register(app) -> None:
     app.cli.add_command(init_db)
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token)
+    app.cli.add_command(revoke_tokens)
 
 
 @click.command("init-db")
@@ -68,6 +69,31 @@ def create_token(username, name):
         audit.record(session, username="cli", action="create_token", entity="user", entity_id=user.id,
                      after={"token_name": name})
     click.echo(token)
+
+
+@click.command("revoke-tokens")
+@click.argument("username")
+@click.option("--name", default=None, help="Only the tokens issued with this name")
+@with_appcontext
+def revoke_tokens(username, name):
+    """Revoke USERNAME's API tokens (all, or those named --name); revoked tokens stop working at once."""
+    from store import audit
+    from store.models import ApiToken
+
+    db = current_app.extensions["db"]
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise click.ClickException(f"no user {username!r}")
+        query = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
+        if name is not None:
+            query = query.where(ApiToken.name == name)
+        tokens = session.scalars(query).all()
+        for token in tokens:
+            token.revoked = True
+        audit.record(session, username="cli", action="revoke_tokens", entity="user", entity_id=user.id,
+                     after={"revoked": len(tokens), "token_name": name})
+    click.echo(f"{len(tokens)} token(s) of {username} revoked")
 
 
 def _redacted(url: str) -> str:

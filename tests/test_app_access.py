@@ -181,3 +181,13 @@ def test_menu_hides_the_corridor_from_inland_district_committees(client, login):
     page = client.get("/key-areas").get_data(as_text=True)
     assert 'href="/corridor"' not in page
     assert client.get("/corridor").status_code == 403
+
+
+def test_revoked_token_stops_working(app, runner):
+    token = runner.invoke(args=["create-token", "guard", "--name", "cu"]).output.strip().splitlines()[-1]
+    keep = runner.invoke(args=["create-token", "guard", "--name", "moi"]).output.strip().splitlines()[-1]
+    result = runner.invoke(args=["revoke-tokens", "guard", "--name", "cu"])
+    assert result.exit_code == 0 and "1 token(s)" in result.output
+    client = app.test_client()
+    assert client.get("/api/communes", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    assert client.get("/api/communes", headers={"Authorization": f"Bearer {keep}"}).status_code == 200
