@@ -1,4 +1,4 @@
-"""Operations commands: ``serve`` (production WSGI server), ``backup`` and ``restore``."""
+"""Operations commands: ``serve`` (production WSGI server: gunicorn or waitress), ``backup`` and ``restore``."""
 from __future__ import annotations
 
 import os
@@ -17,15 +17,53 @@ def register(app) -> None:
 @click.command("serve")
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="$HOST or 127.0.0.1")
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int, show_default="$PORT or 5000")
-@click.option("--threads", default=8, show_default=True, type=int)
+@click.option("--server", "server_name", type=click.Choice(["gunicorn", "waitress"]), default="gunicorn",
+              show_default=True, help="gunicorn: several processes (uses every core); waitress: one process")
+@click.option("--workers", default=lambda: os.cpu_count() or 1, type=click.IntRange(min=1),
+              show_default="number of cores", help="gunicorn worker processes")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(min=1),
+              help="threads per worker process (gunicorn gthread) or of the one waitress process")
+@click.option("--timeout", default=120, show_default=True, type=click.IntRange(min=1),
+              help="gunicorn: seconds before a silent worker is restarted")
 @with_appcontext
-def serve(host, port, threads):
-    """Serve with waitress, a production WSGI server (put it behind a TLS proxy)."""
-    from waitress import serve as waitress_serve
+def serve(host, port, server_name, workers, threads, timeout):
+    """Serve with a production WSGI server (put it behind a TLS proxy).
 
-    click.echo(f"serving on http://{host}:{port} with {threads} threads")
-    waitress_serve(current_app._get_current_object(), host=host, port=port, threads=threads,
-                   ident="bando138")
+    gunicorn runs WORKERS processes × THREADS threads, so map rendering (Python, bound by the GIL) uses every
+    core; waitress (``--server waitress``) is one process with THREADS threads and also runs on Windows.
+    """
+    app = current_app._get_current_object()
+    if server_name == "waitress":
+        from waitress import serve as waitress_serve
+
+        click.echo(f"serving on http://{host}:{port} with waitress, {threads} threads")
+        waitress_serve(app, host=host, port=port, threads=threads, ident="bando138")
+        return
+    click.echo(f"serving on http://{host}:{port} with gunicorn, {workers} workers × {threads} threads")
+    gunicorn_application(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+                               "worker_class": "gthread", "timeout": timeout}).run()
+
+
+def gunicorn_application(app, options: dict):
+    """A gunicorn application serving ``app`` (gunicorn's custom-application API) with ``options``.
+
+    The app is built once here and forked into the workers; each worker drops the database connections it
+    inherited (a connection must never be shared between processes) and opens its own.
+    """
+    from gunicorn.app.base import BaseApplication
+
+    def post_fork(_server, _worker):
+        app.extensions["db"].engine.dispose(close=False)
+
+    class Application(BaseApplication):
+        def load_config(self):
+            for key, value in {"post_fork": post_fork, "proc_name": "bando138", **options}.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            return app
+
+    return Application()
 
 
 @click.command("backup")

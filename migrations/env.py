@@ -7,6 +7,7 @@ import store.key_areas, store.drug_status  # noqa: F401,E401  (tracker models, r
 import store.gates  # noqa: F401,E402  (border gates, revision 0004)
 import store.targets  # noqa: F401,E402  (plan targets, revision 0003)
 import store.hotspot_cache  # noqa: F401,E402  (hot spot runs, revision 0005)
+import store.import_jobs  # noqa: F401,E402  (upload import jobs, revision 0006)
 
 config = context.config
 target_metadata = Base.metadata

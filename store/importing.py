@@ -66,6 +66,8 @@ def import_incidents(db, path, *, skip_invalid: bool = False, username: str = ""
                               warnings=list(getattr(result, "warnings", [])))
         if report.errors and not skip_invalid:
             return report
+        if progress:
+            progress("write", 0, len(result.valid))
         batch = upsert_incidents(
             session, result.valid, filename=name, username=username, refused=report.refused, is_demo=is_demo,
             progress=(lambda done: progress("write", done, len(result.valid))) if progress else None,

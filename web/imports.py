@@ -3,8 +3,8 @@
 The upload is checked (extension, content sniffing, size), saved under a generated name, and imported by
 ``store.importing.import_incidents`` in a background thread so the page can show a running count
 (``/import/<job>/status`` is polled by ``static/js/import_progress.js``; without JavaScript the page
-refreshes itself). Jobs live in this process's memory: serve the app with one process (waitress
-threads), as ``flask serve`` does, or the status of a job started in another process is not found.
+refreshes itself). Jobs live in the database (:mod:`store.import_jobs`), so with several server processes
+(gunicorn workers) a progress poll answered by another process than the one importing still finds the job.
 """
 from __future__ import annotations
 
@@ -15,10 +15,9 @@ import os
 import re
 import tempfile
 import threading
+import time
 import uuid
 import zipfile
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request,
@@ -26,7 +25,8 @@ from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, r
 from flask_login import current_user
 
 from geo.errors import GeoInputError
-from web import access
+from store import import_jobs
+from web import access, db_session
 from web.access import allow
 from layers.text import format_number
 from web.i18n import add_messages, current_language, t
@@ -37,7 +37,7 @@ log = logging.getLogger("bando138.imports")
 EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": "geojson"}
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 SHOWN_ERRORS = 500
-KEPT_JOBS = 50
+PROGRESS_INTERVAL_S = 0.5  # at most two progress writes a second (stage changes are always written)
 
 add_messages({
     "import.title": ("Nhập dữ liệu vụ việc", "Import incidents"),
@@ -96,53 +96,21 @@ add_messages({
         "Số dòng tính từ dòng dữ liệu đầu tiên, không tính dòng tiêu đề (GeoJSON: số thứ tự đối tượng).",
         "Rows are counted from the first data row; the header line is not counted (GeoJSON: feature number).",
     ),
-    "import.recent": ("Các lần nhập gần đây (phiên máy chủ này)", "Recent imports (this server session)"),
+    "import.recent": ("Các lần nhập gần đây", "Recent imports"),
     "import.js_needed": ("Trang tự tải lại để cập nhật tiến độ.", "The page reloads itself to update progress."),
 })
 
 
-@dataclass
-class ImportJob:
-    """One upload being imported; ``stage`` is queued/read/validate/write/done/failed."""
-
-    id: str
-    username: str
-    filename: str
-    skip_invalid: bool
-    started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-    stage: str = "queued"
-    done: int = 0
-    total: int = 0
-    report: object = None
-    error: str = ""
-    internal_error: bool = False
-
-    @property
-    def finished(self) -> bool:
-        return self.stage in ("done", "failed")
-
-    def status(self) -> dict:
-        return {"id": self.id, "stage": self.stage, "stage_label": t(f"import.stage.{self.stage}"),
-                "done": self.done, "total": self.total, "finished": self.finished,
-                "progress_text": t("import.progress", done=format_number(self.done, current_language()),
-                                   total=format_number(self.total, current_language()))}
+def status_of(job: import_jobs.ImportJob) -> dict:
+    """What the progress poller shows (``static/js/import_progress.js``)."""
+    return {"id": job.id, "stage": job.stage, "stage_label": t(f"import.stage.{job.stage}"),
+            "done": job.done, "total": job.total, "finished": job.finished,
+            "progress_text": t("import.progress", done=format_number(job.done, current_language()),
+                               total=format_number(job.total, current_language()))}
 
 
-_JOBS: dict[str, ImportJob] = {}
-_JOBS_LOCK = threading.Lock()
-
-
-def _remember(job: ImportJob) -> None:
-    with _JOBS_LOCK:
-        _JOBS[job.id] = job
-        finished = [j for j in sorted(_JOBS.values(), key=lambda j: j.started) if j.finished]
-        for old in finished[:max(0, len(_JOBS) - KEPT_JOBS)]:
-            _JOBS.pop(old.id, None)
-
-
-def _job_for_viewer(job_id: str) -> ImportJob:
-    with _JOBS_LOCK:
-        job = _JOBS.get(job_id)
+def _job_for_viewer(job_id: str) -> import_jobs.ImportJob:
+    job = import_jobs.get_job(db_session(), job_id)
     if job is None:
         abort(404)
     if job.username != current_user.username and current_user.role != access.ADMIN:
@@ -215,40 +183,63 @@ def _check_workbook(path: Path) -> str | None:
     return None
 
 
-def _run(job: ImportJob, db, path: Path) -> None:
+class _ProgressWriter:
+    """Records an import's progress in the job's row, each time in a short transaction of its own.
+
+    Stage changes are always written, counts within a stage at most every ``PROGRESS_INTERVAL_S``. On SQLite
+    the import itself holds the only write lock while it writes its rows, so counts of the write stage are
+    not recorded there (the stage is, just before the first row is written); PostgreSQL records them all.
+    """
+
+    def __init__(self, db, job_id: str):
+        self.db, self.job_id = db, job_id
+        self.stage, self.written_at = "queued", 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage == self.stage and (now - self.written_at < PROGRESS_INTERVAL_S
+                                    or (self.db.is_sqlite and stage == "write")):
+            return
+        self.stage, self.written_at = stage, now
+        with self.db.transaction() as session:
+            import_jobs.update_progress(session, self.job_id, stage, done, total)
+
+
+def _run(job_id: str, db, path: Path, *, filename: str, username: str, skip_invalid: bool) -> None:
     from store.importing import import_incidents
 
-    def progress(stage: str, done: int, total: int) -> None:
-        job.stage, job.done, job.total = stage, int(done), int(total)
-
+    outcome: dict = {}
     try:
-        job.report = import_incidents(db, path, skip_invalid=job.skip_invalid, username=job.username,
-                                      filename=job.filename, progress=progress)
-        job.stage = "done"
+        outcome["report"] = import_incidents(db, path, skip_invalid=skip_invalid, username=username,
+                                             filename=filename, progress=_ProgressWriter(db, job_id))
     except (GeoInputError, ValueError) as exc:
-        job.error = str(exc).replace(path.name, job.filename)
-        job.stage = "failed"
+        outcome["error"] = str(exc).replace(path.name, filename)
     except Exception:  # the traceback goes to the log, never to the page
-        log.exception("import job %s (%s) failed", job.id, job.filename)
-        job.internal_error = True
-        job.stage = "failed"
+        log.exception("import job %s (%s) failed", job_id, filename)
+        outcome["internal_error"] = True
     finally:
         path.unlink(missing_ok=True)
+    try:
+        with db.transaction() as session:
+            import_jobs.finish_job(session, job_id, **outcome)
+    except Exception:
+        log.exception("import job %s (%s): the result could not be recorded", job_id, filename)
 
 
-def start_job(db, path: Path, *, filename: str, username: str, skip_invalid: bool) -> ImportJob:
-    job = ImportJob(id=uuid.uuid4().hex, username=username, filename=filename, skip_invalid=skip_invalid)
-    _remember(job)
-    thread = threading.Thread(target=_run, args=(job, db, path), name=f"import-{job.id[:8]}", daemon=True)
+def start_job(db, path: Path, *, filename: str, username: str, skip_invalid: bool) -> import_jobs.ImportJob:
+    job_id = uuid.uuid4().hex
+    with db.transaction() as session:
+        job = import_jobs.create_job(session, job_id, username=username, filename=filename,
+                                     skip_invalid=skip_invalid)
+    thread = threading.Thread(target=_run, args=(job_id, db, path), name=f"import-{job_id[:8]}", daemon=True,
+                              kwargs={"filename": filename, "username": username, "skip_invalid": skip_invalid})
     thread.start()
     return job
 
 
 def _render_form(error: str = "", status: int = 200):
-    with _JOBS_LOCK:
-        recent = sorted((j for j in _JOBS.values()
-                         if j.username == current_user.username or current_user.role == access.ADMIN),
-                        key=lambda j: j.started, reverse=True)[:10]
+    recent = import_jobs.recent_jobs(db_session(), None if current_user.role == access.ADMIN
+                                     else current_user.username)
     return render_template("imports.html", job=None, error=error, recent=recent,
                            max_mb=_max_bytes() // (1024 * 1024)), status
 
@@ -287,14 +278,15 @@ def page():
 def job_page(job_id: str):
     job = _job_for_viewer(job_id)
     errors = list(job.report.errors) if job.report is not None else []
-    return render_template("imports.html", job=job, error="", recent=[], errors=errors[:SHOWN_ERRORS],
+    return render_template("imports.html", job=job, status=status_of(job), error="", recent=[],
+                           errors=errors[:SHOWN_ERRORS],
                            more_errors=max(0, len(errors) - SHOWN_ERRORS), max_mb=_max_bytes() // (1024 * 1024))
 
 
 @bp.route("/import/<job_id>/status")
 @allow(access.ADMIN, access.PLANNER)
 def job_status(job_id: str):
-    response = jsonify(_job_for_viewer(job_id).status())
+    response = jsonify(status_of(_job_for_viewer(job_id)))
     response.headers["Cache-Control"] = "no-store"
     return response
 
