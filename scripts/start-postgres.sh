@@ -11,7 +11,7 @@ if ! command -v pg_lsclusters >/dev/null || [ ! -d /usr/share/postgresql/15/exte
 fi
 version=$(pg_lsclusters -h | awk 'NR==1{print $1}')
 cluster=$(pg_lsclusters -h | awk 'NR==1{print $2}')
-$SUDO pg_ctlcluster "$version" "$cluster" start 2>/dev/null || true
+$SUDO pg_ctlcluster "$version" "$cluster" start >&2 2>/dev/null || true
 for _ in $(seq 1 30); do
   as_postgres psql -qAtc "select 1" >/dev/null 2>&1 && break
   sleep 1
