@@ -47,6 +47,7 @@ db: venv
 
 seed: db
 	$(PY) -m flask --app server seed-demo --if-empty
+	$(PY) -m flask --app server ensure-admin
 
 # Debian's Chromium for the browser tests (Playwright's own browser download cannot work offline).
 browser-deps:

@@ -16,6 +16,7 @@ def register(app) -> None:
     app.cli.add_command(create_user_command)
     app.cli.add_command(create_token)
     app.cli.add_command(revoke_tokens)
+    app.cli.add_command(ensure_admin)
 
 
 @click.command("init-db")
@@ -49,6 +50,31 @@ def create_user_command(username, role, district_code, display_name, sensitive_c
     except ValueError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"user {username} created with role {role}" + (f" for district {district_code}" if district_code else ""))
+
+
+@click.command("ensure-admin")
+@with_appcontext
+def ensure_admin():
+    """On a database with no users, create ``admin`` with a random password (printed once, kept in
+    instance/initial-admin-password, readable by the owner only). Does nothing when any user exists."""
+    import secrets
+    from pathlib import Path
+
+    from web.auth import create_user
+
+    db = current_app.extensions["db"]
+    with db.transaction() as session:
+        if session.scalar(select(User.id).limit(1)) is not None:
+            click.echo("accounts exist; no account created")
+            return
+        password = secrets.token_urlsafe(12)
+        create_user(session, "admin", password, "admin", display_name="Quản trị viên đầu tiên",
+                    actor="ensure-admin")
+    note = Path(current_app.config.get("INITIAL_PASSWORD_FILE")
+                or Path(current_app.instance_path) / "initial-admin-password")
+    note.write_text(password + "\n")
+    note.chmod(0o600)
+    click.echo(f"first account: admin / {password}  (also in {note}; change it on /admin/users)")
 
 
 @click.command("create-token")

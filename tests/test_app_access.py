@@ -191,3 +191,25 @@ def test_revoked_token_stops_working(app, runner):
     client = app.test_client()
     assert client.get("/api/communes", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert client.get("/api/communes", headers={"Authorization": f"Bearer {keep}"}).status_code == 200
+
+
+def test_ensure_admin_creates_a_first_account_only_on_an_empty_database(tmp_path, data_dir):
+    from server import create_app
+    from tests.conftest import csrf_token_from
+
+    application = create_app({"TESTING": True, "SECRET_KEY": "k", "DATA_DIR": str(data_dir),
+                              "DATABASE_URL": f"sqlite:///{tmp_path}/empty.sqlite3",
+                              "INITIAL_PASSWORD_FILE": str(tmp_path / "initial-admin-password")})
+    application.extensions["db"].upgrade()
+    runner = application.test_cli_runner()
+    first = runner.invoke(args=["ensure-admin"])
+    assert first.exit_code == 0 and "admin / " in first.output
+    assert (tmp_path / "initial-admin-password").stat().st_mode & 0o077 == 0
+    password = first.output.split("admin / ", 1)[1].split()[0]
+    client = application.test_client()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data={"username": "admin", "password": password, "csrf_token": token})
+    assert response.status_code == 302
+    again = runner.invoke(args=["ensure-admin"])
+    assert "no account created" in again.output
+    application.extensions["db"].dispose()
