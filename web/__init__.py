@@ -12,6 +12,7 @@ import pkgutil
 from flask import Flask, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from geo.errors import GeoInputError
 from web import access
@@ -29,6 +30,9 @@ def register(app: Flask) -> None:
     csrf.init_app(app)
     auth.login_manager.init_app(app)
 
+    # Before the blueprints build their rules: an id beyond SQLite/PostgreSQL BIGINT is a 404, not an
+    # OverflowError in the database driver (found by fuzzing the API).
+    app.url_map.converters["int"] = DatabaseIntegerConverter
     for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{module_info.name}")
         blueprint = getattr(module, "bp", None)
@@ -58,6 +62,14 @@ def register(app: Flask) -> None:
         merged = {k: v for k, v in args.items(multi=True) if k not in changes}
         merged.update({k: v for k, v in changes.items() if v is not None})
         return urlencode(merged)
+
+
+class DatabaseIntegerConverter(IntegerConverter):
+    """``<int:…>`` limited to what a database integer column holds (signed 64 bits)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(url_map, *args, **kwargs)
 
 
 def navigable_endpoints(app: Flask) -> set[str]:

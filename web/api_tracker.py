@@ -43,6 +43,16 @@ def write(action, status=200):
     return jsonify(result), status
 
 
+def year_arg():
+    """The ``year`` query argument: None when absent, else a year 1900–2100 (anything else is a 400)."""
+    raw = (request.args.get("year") or "").strip()
+    if not raw:
+        return None
+    if not (raw.isascii() and raw.isdigit() and 1900 <= int(raw) <= 2100):
+        raise GeoInputError(f"year {raw[:20]!r} is not a year between 1900 and 2100")
+    return int(raw)
+
+
 def area_feature(session, area_id) -> dict:
     features = ka.area_features(session, current_user)
     match = [f for f in features if f["id"] == int(area_id)]
@@ -54,7 +64,7 @@ def area_feature(session, area_id) -> dict:
 @bp.route("/api/key-areas")
 @allow(*access.EVERYONE)
 def list_areas():
-    year = request.args.get("year", type=int)
+    year = year_arg()
     status = request.args.get("status") or None
     if status and status not in ka.STATUSES:
         return error(f"status {status!r} is not one of: {', '.join(ka.STATUSES)}", 400)
@@ -163,7 +173,7 @@ def decide(proposal_id):
 @bp.route("/api/key-areas/targets")
 @allow(*access.EVERYONE)
 def targets():
-    year = request.args.get("year", type=int) or date.today().year
+    year = year_arg() or date.today().year
     table = ka.conversion_table(ka.key_area_records(db_session(), current_user, year=year), year)
     return jsonify({"year": year, "province": table.pop("province").as_dict(),
                     "districts": {code: row.as_dict() for code, row in table.items()}})
@@ -173,7 +183,7 @@ def targets():
 @bp.route("/api/drug-status")
 @allow(*access.EVERYONE)
 def drug_statuses():
-    rows = ds.drug_status_rows(db_session(), current_user, year=request.args.get("year", type=int),
+    rows = ds.drug_status_rows(db_session(), current_user, year=year_arg(),
                                district_code=request.args.get("district"))
     return jsonify({"records": [ds.status_snapshot(r) for r in rows]})
 
@@ -196,7 +206,7 @@ def record_drug_status():
 @allow(*access.EVERYONE)
 def drug_comparison():
     session = db_session()
-    year = request.args.get("year", type=int) or date.today().year
+    year = year_arg() or date.today().year
     province = ds.year_comparison(session, current_user, year)
     districts = ds.comparison_by_district(session, current_user, year)
     return jsonify({"year": year, "previous_year": year - 1, "total": province.__dict__,

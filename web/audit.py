@@ -69,7 +69,9 @@ def page():
     session = db_session()
     query = filtered_query()
     total = session.scalar(select(func.count()).select_from(query.subquery()))
-    page_number = max(1, int(request.args.get("page", "1"))) if request.args.get("page", "1").isdigit() else 1
+    raw_page = request.args.get("page", "1")
+    # ASCII digits only ("²" passes isdigit but not int) and few enough for a database OFFSET
+    page_number = max(1, int(raw_page)) if raw_page.isascii() and raw_page.isdigit() and len(raw_page) <= 9 else 1
     rows = session.scalars(query.order_by(AuditLog.id.desc()).offset((page_number - 1) * PAGE_SIZE)
                            .limit(PAGE_SIZE)).all()
     actions = sorted(set(session.scalars(select(AuditLog.action).distinct())))

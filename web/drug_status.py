@@ -110,7 +110,9 @@ def record():
     communes = [(r.commune_code, r.commune_name) for r in frame.sort_values("commune_name").itertuples()]
     source = request.form if request.method == "POST" else request.args
     commune_code = source.get("commune_code") or (communes[0][0] if communes else "")
-    year = int(source.get("year")) if str(source.get("year", "")).isdigit() else date.today().year - 1
+    raw_year = str(source.get("year", ""))
+    # four ASCII digits: "²" passes isdigit but not int, and a longer number overflows the database integer
+    year = int(raw_year) if raw_year.isascii() and raw_year.isdigit() and len(raw_year) <= 4 else date.today().year - 1
     existing = next((r for r in ds.drug_status_rows(session, current_user, year=year) if r.commune_code == commune_code),
                     None)
     error, status = None, 200

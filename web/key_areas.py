@@ -203,8 +203,9 @@ def vocab():
 
 
 def int_arg(name):
+    """A non-negative integer query argument, or None (also for "²" or a number no database column holds)."""
     value = request.args.get(name, "")
-    return int(value) if value.isdigit() else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 def is_province(user) -> bool:
