@@ -30,8 +30,12 @@ def parse_geojson(text: str):
         raise GeoInputError(f"geometry is not valid GeoJSON: {e}") from None
     if not isinstance(data, dict) or "type" not in data:
         raise GeoInputError("geometry must be a GeoJSON object with a 'type'")
+    features = data.get("features") or []
+    if data["type"] == "FeatureCollection" and not (isinstance(features, list)
+                                                    and all(isinstance(f, dict) for f in features)):
+        raise GeoInputError("geometry: 'features' of a FeatureCollection must be a list of Feature objects")
     if data["type"] == "FeatureCollection":
-        parts = [f.get("geometry") for f in data.get("features") or []]
+        parts = [f.get("geometry") for f in features]
     elif data["type"] == "Feature":
         parts = [data.get("geometry")]
     else:
@@ -40,6 +44,8 @@ def parse_geojson(text: str):
     for part in parts:
         if not part:
             continue
+        if not isinstance(part, dict):
+            raise GeoInputError(f"geometry must be a GeoJSON geometry object, not {type(part).__name__}")
         try:
             geoms.append(shape(part))
         except Exception as e:  # shapely raises several types for malformed coordinates

@@ -345,3 +345,38 @@ def test_regression_scalar_point_coordinates_are_a_row_error(fuzz_app, workdir):
     outcome = run_import(fuzz_app, write(workdir, ".geojson", json.dumps(document)))
     assert isinstance(outcome, ImportReport) and not outcome.committed
     assert {e.field for e in outcome.errors} == {"lon", "lat"}
+
+
+# ------------------------------------------------------------------------------------------ key-area shapes
+
+kml_texts = st.builds(
+    lambda ring, extra: ('<?xml version="1.0"?><kml xmlns="http://www.opengis.net/kml/2.2"><Placemark>'
+                         f"<Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}</coordinates></LinearRing>"
+                         f"</outerBoundaryIs>{extra}</Polygon></Placemark></kml>"),
+    st.lists(st.one_of(st.tuples(st.floats(), st.floats()).map(lambda p: f"{p[0]},{p[1]}"), st.text(max_size=8)),
+             max_size=8).map(" ".join),
+    st.sampled_from(["", "<innerBoundaryIs></innerBoundaryIs>", "<outerBoundaryIs/>", "<Polygon/>"]))
+
+
+@FUZZ
+@given(name=st.sampled_from(["a.geojson", "a.json", "a.kml", "a.KML", "a.shp", ""]),
+       content=st.one_of(st.binary(max_size=300), json_values.map(lambda v: json.dumps(v).encode()),
+                         st.fixed_dictionaries({"type": st.sampled_from(["FeatureCollection", "Feature", "Polygon",
+                                                                          "MultiPolygon", "Point"]),
+                                                "features": json_values, "geometry": json_values,
+                                                "coordinates": json_values}).map(lambda v: json.dumps(v).encode()),
+                         kml_texts.map(str.encode)))
+@example(name="a.geojson", content=b'{"type": "FeatureCollection", "features": {"a": 1}}')
+@example(name="a.geojson", content=b'{"type": "FeatureCollection", "features": [[1, 2]]}')
+@example(name="a.geojson", content=b'{"type": "Feature", "geometry": [1, 2]}')
+def test_key_area_files_are_read_or_refused_cleanly(name, content):
+    """An uploaded key-area shape (GeoJSON/KML) gives a polygon or a GeoInputError, nothing else."""
+    from shapely.geometry import box
+
+    from geo.key_area_geometry import check_area_geometry, read_area_file
+
+    try:
+        geometry = read_area_file(name, content)
+        check_area_geometry(geometry, box(105.0, 10.0, 106.0, 11.0))
+    except GeoInputError as error:
+        assert str(error).strip()

@@ -265,7 +265,14 @@ def _uploaded_or_drawn_geometry():
 
     upload = request.files.get("geometry_file")
     if upload is not None and upload.filename:
-        return read_area_file(upload.filename, upload.read()), "upload"
+        # A key area's shape is a few kilobytes; refuse a large file before parsing it (not only at the
+        # 200 MB request limit).
+        limit = int(current_app.config.get("KEY_AREA_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
+        content = upload.read(limit + 1)
+        if len(content) > limit:
+            raise GeoInputError(f"Tệp {upload.filename[:80]!r} lớn hơn {limit // 1024} KB; hãy đơn giản hóa hình "
+                                f"trước khi tải lên. / The file is larger than {limit // 1024} KB.")
+        return read_area_file(upload.filename, content), "upload"
     drawn = (request.form.get("geometry") or "").strip()
     if drawn:
         return parse_geojson(drawn), "drawn"
