@@ -102,6 +102,24 @@ def test_operation_never_fails_and_answers_as_documented(api_app, api_schema, di
     check()
 
 
+@pytest.mark.parametrize("method, path", OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
+def test_invalid_input_is_refused_without_a_server_error(api_app, api_schema, method, path):
+    """Negative mode: parameters and bodies that break the schema (wrong types, out of range, missing)."""
+    from schemathesis.generation import GenerationMode
+
+    schema, headers = api_schema
+    operation = _operation(schema, method, path)
+
+    @settings(FUZZ, max_examples=10)
+    @given(case=operation.as_strategy(GenerationMode.NEGATIVE))
+    def check(case):
+        response = case.call(app=api_app, headers=headers)
+        STATUSES.setdefault(f"negative {method} {path}", []).append(response.status_code)
+        case.validate_response(response, checks=[not_a_server_error], headers=headers)
+
+    check()
+
+
 # ------------------------------------------------------------------------------------------ regressions
 # Found by the fuzzing above: an id or a year beyond a 64-bit integer reached SQLite and raised OverflowError
 # (a 500); "²" passes str.isdigit() but not int().
