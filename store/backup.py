@@ -61,8 +61,21 @@ def restore(url: str, source) -> None:
             live.close()
         return
     if url.startswith("postgresql"):
-        _run(["pg_restore", "--clean", "--if-exists", "--single-transaction", f"--dbname={_libpq_url(url)}",
-              str(source)])
+        listing = _run(["pg_restore", "--list", str(source)], refusal=f"{source.name} is not a Bản đồ 138 "
+                       "database backup")
+        if "alembic_version" not in listing:
+            raise BackupError(f"{source.name} is not a Bản đồ 138 database backup: it has no schema revision")
+        # Extensions (PostGIS and its spatial_ref_sys table) belong to the database owner, not to the app:
+        # leave them in place.
+        kept = "\n".join(line for line in listing.splitlines()
+                         if " EXTENSION " not in line and "spatial_ref_sys" not in line)
+        list_file = source.with_suffix(source.suffix + ".list")
+        list_file.write_text(kept)
+        try:
+            _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction",
+                  f"--use-list={list_file}", f"--dbname={_libpq_url(url)}", str(source)])
+        finally:
+            list_file.unlink(missing_ok=True)
         return
     raise BackupError(f"restores are not supported for {make_url(url).drivername}")
 
@@ -88,9 +101,10 @@ def _libpq_url(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], refusal: str | None = None) -> str:
     if shutil.which(command[0]) is None:
         raise BackupError(f"{command[0]} is not installed (Debian package postgresql-client)")
     completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:
-        raise BackupError(f"{command[0]} failed: {completed.stderr.strip()}")
+        raise BackupError(f"{refusal or command[0] + ' failed'}: {completed.stderr.strip()}")
+    return completed.stdout

@@ -65,10 +65,10 @@ def register(app: Flask) -> None:
 
 
 class DatabaseIntegerConverter(IntegerConverter):
-    """``<int:…>`` limited to what a database integer column holds (signed 64 bits)."""
+    """``<int:…>`` limited to what every database's integer key holds (PostgreSQL ``integer``: signed 32 bits)."""
 
     def __init__(self, url_map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(url_map, *args, **kwargs)
 
 

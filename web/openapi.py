@@ -175,7 +175,7 @@ def _operations() -> dict:
 
     year = _query("year", {"type": "integer", "minimum": 1900, "maximum": 2100}, "Calendar year")
     district = _query("district", {"type": "string"}, "District code (3 digits); a district account sees its own")
-    database_id = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}  # larger ids are answered 404
+    database_id = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}  # larger ids are answered 404
     area_id = _path("area_id", database_id, "Key area id")
     collection = _path("collection_id", {"type": "string", "enum": list(LAYERS)}, "Collection (layer) id")
     ok = lambda schema, media=JSON, text="OK": {"description": text, **_content(schema, media)}  # noqa: E731
