@@ -1,12 +1,13 @@
 """Bounded load test on loopback: readers open map pages while district committees write drug statuses.
 
-Starts the production server (``flask serve``, waitress) on 127.0.0.1 with a fresh database holding the real
+Starts the production server (``flask serve``: gunicorn, or ``--server waitress``) on 127.0.0.1 with a fresh database holding the real
 boundaries and the demo data, then runs ``--readers`` users who open map pages and ``--writers`` district users
 who record commune drug statuses through the JSON API, for ``--seconds``. Every request loop is bounded by
 the duration and stops by itself. Prints throughput, p50/p95/p99 latency per page and errors, and checks the
 target: no errors and p95 of map pages under 1 s.
 
     .venv/bin/python bench/load_test.py [--seconds 60] [--readers 50] [--writers 10] [--think 1.0]
+                                        [--server gunicorn|waitress] [--workers N] [--threads N]
 """
 from __future__ import annotations
 
@@ -157,14 +158,18 @@ def main(argv=None):
     parser.add_argument("--readers", type=int, default=50)
     parser.add_argument("--writers", type=int, default=10)
     parser.add_argument("--think", type=float, default=1.0, help="mean pause between a user's requests (s)")
-    parser.add_argument("--threads", type=int, default=16, help="waitress worker threads")
+    parser.add_argument("--server", choices=("gunicorn", "waitress"), default="gunicorn")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=8, help="threads per worker (gunicorn) or of waitress")
     args = parser.parse_args(argv)
 
+    load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
     with tempfile.TemporaryDirectory() as folder:
         env, reader_token, writer_accounts = prepare(Path(folder))
         port = free_port()
         server = subprocess.Popen([sys.executable, "-m", "flask", "--app", "server", "serve", "--host", "127.0.0.1",
-                                   "--port", str(port), "--threads", str(args.threads)], cwd=ROOT, env=env,
+                                   "--port", str(port), "--server", args.server, "--workers", str(args.workers),
+                                   "--threads", str(args.threads)], cwd=ROOT, env=env,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         base = f"http://127.0.0.1:{port}"
         try:
@@ -196,10 +201,13 @@ def main(argv=None):
             server.terminate()
             server.wait(timeout=30)
 
+    server_text = (f"gunicorn {args.workers} workers × {args.threads} threads" if args.server == "gunicorn"
+                   else f"waitress {args.threads} threads")
     total = sum(len(v) for v in recorder.latency.values())
     errors = sum(len(v) for v in recorder.errors.values())
     print(f"{args.readers} readers + {min(args.writers, len(writer_accounts))} writers for {args.seconds:.0f} s "
-          f"(think {args.think} s), waitress {args.threads} threads, 2-core machine")
+          f"(think {args.think} s), {server_text}, {os.cpu_count()}-core machine, "
+          f"load average before {load_before}")
     print(f"{'request':<32} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
     for label in sorted(recorder.latency):
         values = recorder.latency[label]
@@ -213,6 +221,7 @@ def main(argv=None):
     for label, messages in recorder.errors.items():
         for message in messages[:3]:
             print(f"  error {label}: {message}")
+    print(f"load average after {' '.join(f'{v:.2f}' for v in os.getloadavg())} (1, 5, 15 min)")
     ok = errors == 0 and p95_maps < 1.0
     print("RESULT:", "PASS" if ok else "FAIL")
     return 0 if ok else 1

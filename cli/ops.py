@@ -8,6 +8,9 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 
+KEEPALIVE_S = 75
+
+
 def register(app) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(backup_command)
@@ -40,8 +43,10 @@ def serve(host, port, server_name, workers, threads, timeout):
         waitress_serve(app, host=host, port=port, threads=threads, ident="bando138")
         return
     click.echo(f"serving on http://{host}:{port} with gunicorn, {workers} workers × {threads} threads")
+    # Idle keep-alive connections stay open longer than a reader's pause between pages (gunicorn's 2 s
+    # default closes them while a client may be sending on them: a connection reset) and than a proxy's.
     gunicorn_application(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                               "worker_class": "gthread", "timeout": timeout}).run()
+                               "worker_class": "gthread", "timeout": timeout, "keepalive": KEEPALIVE_S}).run()
 
 
 def gunicorn_application(app, options: dict):

@@ -187,10 +187,15 @@ def records_and_coverage(session, viewer=None, *, district_code: str | None = No
     from store.incidents import incident_frame
 
     records = incident_frame(session, district_code=district_code, viewer=viewer)
+    return records, incident_coverage(session)
+
+
+def incident_coverage(session) -> tuple[date, date] | None:
+    """First and last day with an incident (one indexed query; no need to read the incidents)."""
     first, last = session.execute(select(func.min(Incident.occurred_at), func.max(Incident.occurred_at))).one()
     if first is None:
-        return records, None
-    return records, (first.date(), last.date())
+        return None
+    return first.date(), last.date()
 
 
 def external_counts(session, viewer, year: int) -> tuple[dict[str, ExternalCount], dict[str, dict[str, ExternalCount]]]:
@@ -290,4 +295,4 @@ def targets_json(target_set: TargetSet) -> str:
 
 __all__ = ["TargetPlan", "PlanTarget", "seed_targets", "target_rows", "bundled_target_sets", "stored_target_set",
            "targets_for_year", "update_target", "copy_targets", "measure", "measure_by_district", "external_counts",
-           "records_and_coverage", "Measurement", "TargetsInForce", "target_years", "targets_from_dict"]
+           "records_and_coverage", "incident_coverage", "Measurement", "TargetsInForce", "target_years", "targets_from_dict"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -36,6 +37,7 @@ from store.incidents import incident_years
 from web import access, db_session
 from web.access import allow
 from web.i18n import add_messages, current_language, pick, t
+from web.view_cache import cached_view, viewer_scope
 
 bp = Blueprint("corridor", __name__)
 
@@ -239,6 +241,40 @@ def _analysis(filters: CorridorFilters) -> CorridorResult:
                              viewer=_viewer())
 
 
+class RenderedCorridor(NamedTuple):
+    result: CorridorResult
+    sections: list
+    css: list
+    js: list
+    map_id: str
+    points: object
+    script: str
+
+
+def _rendered(filters: CorridorFilters) -> RenderedCorridor:
+    """Analysis, statistics table and rendered map, built once per data version (incidents, boundaries,
+    gates), filters, language and viewer scope. Access is checked on every request."""
+    from store.meta import data_version
+
+    ensure_seeded(current_app.extensions["db"], current_app.config["DATA_DIR"])
+    geometry = _geometry(filters)
+    _check_district(geometry)
+    session = db_session()
+    key = ("corridor", str(session.get_bind().url), data_version(session, "incidents", "boundaries", "gates"),
+           filters, current_language(), viewer_scope(current_user), current_app.config["DATA_DIR"],
+           current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "")
+
+    def build():
+        result = corridor_analysis(session, geometry, year=filters.year, categories=filters.categories,
+                                   viewer=_viewer())
+        built = _map(result, filters)
+        css, js = asset_urls(built.map)
+        return RenderedCorridor(result, _sections(result), css, js, built.map.get_name(), built.points,
+                                map_parts(built.map).script)
+
+    return cached_view(key, build)
+
+
 def _caption(filters: CorridorFilters) -> str:
     if filters.category:
         entry = CATEGORIES[filters.category]
@@ -338,23 +374,22 @@ def page():
     years = incident_years(session)
     filters = read_filters(years)
     try:
-        result = _analysis(filters)
+        rendered = _rendered(filters)
     except GeoInputError as error:
         if "no boundary set" in str(error):
             return render_template("corridor/page.html", no_boundaries=True, filters=filters)
         raise
-    built = _map(result, filters)
-    css, js = asset_urls(built.map)
+    result, css, js = rendered.result, rendered.css, rendered.js
     g = result.geometry
     return render_template(
-        "corridor/page.html", no_boundaries=False, filters=filters, result=result, sections=_sections(result),
+        "corridor/page.html", no_boundaries=False, filters=filters, result=result, sections=rendered.sections,
         years=sorted(set(years) | {filters.year}), categories=[(c, CATEGORIES[c]) for c in sorted(BORDER_CORRIDOR_CATEGORIES)],
         band_presets=sorted(set(BAND_PRESETS) | {filters.bands}), segment_lengths=[_km_param(v) for v in SEGMENT_LENGTHS_KM],
-        colour_modes=COLOUR_MODES, css_urls=css, js_urls=js, map_id=built.map.get_name(),
+        colour_modes=COLOUR_MODES, css_urls=css, js_urls=js, map_id=rendered.map_id,
         script_url=url_for("corridor.map_script", lang=current_language(), **filters.query()),
         border_km=format_number(g.border_line["length_m"].iloc[0] / 1000.0, current_language(), 1),
         border_communes=list(zip(g.border_communes["commune_name"], g.border_communes["border_length_km"])),
-        same_span=_same_span_note(result), points=built.points, layers=LAYERS, formats=tuple(FORMATS), export_query=filters.query(),
+        same_span=_same_span_note(result), points=rendered.points, layers=LAYERS, formats=tuple(FORMATS), export_query=filters.query(),
         num=lambda v, d=0: format_number(v, current_language(), d),
     )
 
@@ -364,9 +399,7 @@ def page():
 def map_script():
     """The corridor map's JavaScript for the filters in the query string (same rules as the page)."""
     filters = read_filters(incident_years(db_session()))
-    result = _analysis(filters)
-    parts = map_parts(_map(result, filters).map)
-    response = make_response(parts.script)
+    response = make_response(_rendered(filters).script)
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "private, no-cache"
     return response

@@ -15,7 +15,9 @@ from store.boundaries import communes_frame
 from web import access, db_session
 from web.access import allow
 from web.i18n import add_messages, current_language, t
-from web.key_areas import display_frames, district_bounds, district_names, int_arg, province_bounds, stash_map
+from store.meta import data_version
+from web.key_areas import display_frames, district_bounds, district_names, int_arg, province_bounds, stash_parts
+from web.view_cache import cached_view, viewer_scope
 
 bp = Blueprint("drug_status", __name__)
 
@@ -74,25 +76,36 @@ def page():
     district = request.args.get("district") or None
     if current_user.role == access.DISTRICT:
         district = current_user.district_code
+    # Versions are read before the data, so a cached map is never older than its key says.
+    versions = data_version(session, "drug_status", "boundaries")
     rows = ds.drug_status_rows(session, current_user, year=year, district_code=district)
-    statuses = {r.commune_code: ds.status_snapshot(r) for r in rows}
-    shown, districts = display_frames()
-    if district:
-        shown = shown[shown["district_code"] == district]
-    from layers.drug_status import drug_status_map
 
-    m = drug_status_map(shown, statuses, districts=districts, lang=current_language(),
-                        status_labels=drug_rules.STATUS_LABELS, year=year,
-                        tile_url=current_app.config.get("TILE_URL", ""),
-                        tile_attribution=current_app.config.get("TILE_ATTRIBUTION", ""),
-                        bounds=district_bounds(districts, district) or province_bounds(districts))
+    def render():
+        from layers.base import map_parts
+        from layers.drug_status import drug_status_map
+
+        statuses = {r.commune_code: ds.status_snapshot(r) for r in rows}
+        shown, districts = display_frames()
+        if district:
+            shown = shown[shown["district_code"] == district]
+        return map_parts(drug_status_map(
+            shown, statuses, districts=districts, lang=current_language(), status_labels=drug_rules.STATUS_LABELS,
+            year=year, tile_url=current_app.config.get("TILE_URL", ""),
+            tile_attribution=current_app.config.get("TILE_ATTRIBUTION", ""),
+            bounds=district_bounds(districts, district) or province_bounds(districts)))
+
+    # The rendered map, once per drug-status/boundary version, filters, language and viewer scope.
+    key = ("drug_status", str(session.get_bind().url), versions, year,
+           district, current_language(), viewer_scope(current_user), current_app.config.get("TILE_URL", ""),
+           current_app.config.get("TILE_ATTRIBUTION", ""))
+    parts = cached_view(key, render)
     by_district, province = _comparison_rows(session, year)
     if district:
         by_district = {k: v for k, v in by_district.items() if k == district}
     frame = communes_frame(session)
     commune_names = dict(zip(frame["commune_code"], frame["commune_name"]))
     return render_template(
-        "drug_status/index.html", map=stash_map(m), years=years, year=year, district=district,
+        "drug_status/index.html", map=stash_parts(parts), years=years, year=year, district=district,
         districts=district_names(), rows=rows, commune_names=commune_names, by_district=by_district,
         province=province, rule_sets=rule_set_rows(session), STATUS_LABELS=drug_rules.STATUS_LABELS,
         may_record=current_user.role in (access.ADMIN, access.PLANNER, access.DISTRICT),

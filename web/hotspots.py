@@ -21,6 +21,7 @@ grid statistics (the page says how many were withheld) but counted in every comm
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 from datetime import date, datetime
 
 import folium
@@ -32,11 +33,12 @@ from flask_login import current_user
 from geo.errors import GeoInputError
 from geo.taxonomy import CATEGORIES, GROUPS
 from store.boundaries import communes_frame, population_frame
-from store.hotspot_cache import get_or_run, run_by_id, run_frame
+from store.hotspot_cache import TOPICS, get_or_run, run_by_id, run_frame
 from store.incidents import incident_frame, incident_years
 from web import access, db_session
 from web.access import allow
 from web.i18n import add_messages, current_language, pick, t
+from web.view_cache import cached_view, viewer_scope
 
 bp = Blueprint("hotspots", __name__)
 
@@ -610,25 +612,53 @@ def parameter_rows(filters, run) -> list[tuple[str, str]]:
     return rows
 
 
-def _page_context(filters, communes, years, districts):
-    from store.incidents import has_demo_data
+class RenderedHotspots(NamedTuple):
+    change: dict
+    demo: bool
+    css: list
+    js: list
+    map_id: str
+    layer: object
+    script: str
 
-    run, hit, error = _run(filters, communes)
+
+def _rendered(filters, communes, run, error):
+    """Change tables and the rendered map of a run, built once per data version (incidents, boundaries,
+    population), filters, run, language and viewer scope; the run itself is looked up per request."""
+    from layers.base import asset_urls, map_parts
+    from store.incidents import has_demo_data
+    from store.meta import data_version
+
     session = db_session()
-    population = population_frame(session)
-    demo = has_demo_data(session)
-    change = change_tables(filters, communes, population)
+    key = ("hotspots", str(session.get_bind().url), data_version(session, *TOPICS), filters,
+           run.id if run is not None else None, error, current_language(), viewer_scope(current_user),
+           current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "")
+
+    def build():
+        demo = has_demo_data(session)
+        change = change_tables(filters, communes, population_frame(session))
+        m, layer = build_map(filters, communes, run, demo)
+        css, js = asset_urls(m)
+        return RenderedHotspots(change, demo, css, js, m.get_name(), layer, map_parts(m).script)
+
+    return cached_view(key, build)
+
+
+def _page_context(filters, communes, years, districts):
+    run, hit, error = _run(filters, communes)
+    rendered = _rendered(filters, communes, run, error)
     from web.maps import CATEGORY_SETS
 
     return {
         "filters": filters, "years": sorted(set(years) | {filters.year, filters.baseline}), "districts": districts,
         "categories": CATEGORIES, "groups": GROUPS, "category_sets": CATEGORY_SETS, "run": run, "hit": hit,
-        "error": error, "details": run.details if run is not None else {}, "change": change,
-        "parameters": parameter_rows(filters, run), "demo": demo, "statistics": STATISTICS,
+        "error": error, "details": run.details if run is not None else {}, "change": rendered.change,
+        "parameters": parameter_rows(filters, run), "demo": rendered.demo, "statistics": STATISTICS,
         "statistic_labels": STATISTIC_LABELS, "unit_labels": UNIT_LABELS, "measure_labels": MEASURE_LABELS,
         "neighbour_choices": list(NEIGHBOUR_CHOICES) + ([filters.neighbours]
                                                         if filters.neighbours not in NEIGHBOUR_CHOICES else []),
         "periods": PERIODS, "period_label": period_label, "fmt": _fmt,
+        "css_urls": rendered.css, "js_urls": rendered.js, "map_id": rendered.map_id, "layer": rendered.layer,
     }
 
 
@@ -640,12 +670,8 @@ def page():
         return render_template("hotspots.html", no_boundaries=True, filters=None)
     filters = read_filters(years, districts)
     context = _page_context(filters, communes, years, districts)
-    m, layer = build_map(filters, communes, context["run"], context["demo"])
-    from layers.base import asset_urls
-
-    css, js = asset_urls(m)
     return render_template(
-        "hotspots.html", no_boundaries=False, css_urls=css, js_urls=js, map_id=m.get_name(), layer=layer,
+        "hotspots.html", no_boundaries=False,
         script_url=url_for("hotspots.map_script", lang=current_language(), **filters.query()), **context,
     )
 
@@ -654,16 +680,12 @@ def page():
 @allow(*ROLES)
 def map_script():
     """The hot spot map's JavaScript for the filters in the query string (same rules as the page)."""
-    from layers.base import map_parts
-    from store.incidents import has_demo_data
-
     communes, years, districts = _context()
     if communes.empty:
         abort(404)
     filters = read_filters(years, districts)
-    run, _hit, _error = _run(filters, communes)
-    m, _layer = build_map(filters, communes, run, has_demo_data(db_session()))
-    response = make_response(map_parts(m).script)
+    run, _hit, error = _run(filters, communes)
+    response = make_response(_rendered(filters, communes, run, error).script)
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "private, no-cache"
     return response

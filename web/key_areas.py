@@ -7,9 +7,6 @@ re-renders the page with the reason and the HTTP status of the refusal (403, 409
 """
 from __future__ import annotations
 
-import secrets
-import threading
-from collections import OrderedDict
 from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -18,7 +15,7 @@ from flask_login import current_user
 from geo.errors import GeoInputError
 from store import key_areas as ka
 from store.boundaries import communes_frame
-from web import access, db_session
+from web import access, db_session, script_stash
 from web.access import allow
 from web.i18n import add_messages, current_language, pick, t
 
@@ -105,21 +102,17 @@ add_messages({
 })
 
 # --- maps: the page holds the container; the script is served from this blueprint's own URL ---------------
-_SCRIPTS: "OrderedDict[str, tuple[str, str]]" = OrderedDict()
-_SCRIPTS_LOCK = threading.Lock()
-_SCRIPTS_KEPT = 64
-
-
+# (kept by web.script_stash in files every server process reads, so any gunicorn worker can serve it)
 def stash_map(m) -> dict:
     """Render a folium map for a page: asset URLs, container HTML, and the URL of its script."""
     from layers.base import map_parts
 
-    parts = map_parts(m)
-    token = secrets.token_urlsafe(16)
-    with _SCRIPTS_LOCK:
-        _SCRIPTS[token] = (current_user.get_id(), parts.script)
-        while len(_SCRIPTS) > _SCRIPTS_KEPT:
-            _SCRIPTS.popitem(last=False)
+    return stash_parts(map_parts(m))
+
+
+def stash_parts(parts) -> dict:
+    """The page's view of rendered map parts (``layers.base.MapParts``), its script stashed for this user."""
+    token = script_stash.stash(current_user.get_id(), parts.script)
     return {"css": parts.css, "js": parts.js, "html": parts.html,
             "script_url": url_for("key_areas.map_script", token=token)}
 
@@ -127,11 +120,10 @@ def stash_map(m) -> dict:
 @bp.route("/tracker-maps/<token>.js")
 @allow(*access.EVERYONE)
 def map_script(token):
-    with _SCRIPTS_LOCK:
-        entry = _SCRIPTS.get(token)
-    if entry is None or entry[0] != current_user.get_id():
+    script = script_stash.fetch(token, current_user.get_id())
+    if script is None:
         abort(404)
-    response = current_app.response_class(entry[1], mimetype="text/javascript")
+    response = current_app.response_class(script, mimetype="text/javascript")
     response.headers["Cache-Control"] = "private, max-age=600"
     return response
 

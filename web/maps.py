@@ -234,7 +234,10 @@ def overview_script():
 @bp.route("/api/communes")
 @allow(*access.EVERYONE)
 def api_communes():
-    """Communes of the active boundary set as GeoJSON (EPSG:4326)."""
-    frame = communes_frame(db_session())
+    """Communes of the active boundary set as GeoJSON (EPSG:4326), serialised once per boundary version."""
+    session = db_session()
     columns = ["commune_code", "commune_name", "district_code", "district_name", "commune_type", "geometry"]
-    return jsonify(json.loads(frame[columns].to_json(drop_id=True)))
+    key = ("api_communes", str(session.get_bind().url), data_version(session, "boundaries"))
+    body = cached_view(key, lambda: json.dumps(json.loads(communes_frame(session)[columns].to_json(drop_id=True)),
+                                               ensure_ascii=False, separators=(",", ":")).encode())
+    return current_app.response_class(body, mimetype="application/json")

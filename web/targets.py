@@ -6,6 +6,7 @@ block read by ``static/js/targets.js`` (no inline script, no CDN).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -15,12 +16,16 @@ from flask_login import current_user
 from geo.errors import GeoInputError
 from geo.periods import Period, describe_scheme, parse_period, quarters, report_periods, reporting_year_of, \
     scheme_from_config
-from geo.targets import STATUS_LABELS, format_interval, format_target, format_value, summary_counts, trend
+from geo.targets import STATUS_LABELS, compute_metric, format_interval, format_target, format_value, \
+    summary_counts, trend
 from store.boundaries import communes_frame
-from store.targets import measure, measure_by_district, records_and_coverage, targets_for_year, update_target
+from store.meta import data_version
+from store.targets import external_counts, incident_coverage, measure, measure_by_district, records_and_coverage, \
+    targets_for_year, update_target
 from web import access, db_session
 from web.access import allow
 from web.i18n import add_messages, current_language, pick, t
+from web.view_cache import cached_view, viewer_scope
 
 bp = Blueprint("targets", __name__)
 
@@ -105,7 +110,7 @@ def read_choice(session) -> Choice:
     if code:
         period = parse_period(code, scheme=scheme)
     else:
-        _records, coverage = records_and_coverage(session, None)
+        coverage = incident_coverage(session)
         from datetime import date
 
         year = reporting_year_of(coverage[1] if coverage else date.today(), scheme=scheme)
@@ -170,6 +175,52 @@ def trend_series(session, target_set, period: Period, district: str | None) -> d
     return charts
 
 
+# Topics the incident-based figures depend on; the key-area and drug-status figures are measured on every
+# request (a few cheap queries), so a district recording a drug status keeps the incident figures cached.
+RECORDS_TOPICS = ("incidents", "boundaries", "targets")
+
+
+def _records_figures(session, viewer, choice: Choice):
+    """Measurement, per-district results and trend charts, computed once per incident/target version, period,
+    district, language and viewer scope (the external figures in them are replaced on every request)."""
+    key = ("targets", str(session.get_bind().url), data_version(session, *RECORDS_TOPICS), choice.period,
+           choice.district, tuple(choice.districts), current_language(), viewer_scope(viewer), period_scheme())
+
+    def build():
+        measurement = measure(session, viewer, choice.period, district_code=choice.district)
+        if measurement is None:
+            return None, {}, {}
+        by_district = (measure_by_district(session, viewer, choice.period, list(choice.districts))
+                       if choice.district is None else {})
+        charts = trend_series(session, measurement.targets.target_set, choice.period, choice.district)
+        return measurement, by_district, charts
+
+    return cached_view(key, build)
+
+
+def _with_current_external(session, viewer, choice: Choice, measurement, by_district):
+    """The cached figures with the key-area and drug-status targets measured now, and today's data version."""
+    year = choice.period.year or choice.period.end.year
+    province, per_district = external_counts(session, viewer, year)
+    external = province if choice.district is None else {
+        code: counts[choice.district] for code, counts in per_district.items() if choice.district in counts}
+    specs = {s.code: s for s in measurement.targets.target_set.specs}
+
+    def now(result, district_code, counts):
+        spec = specs[result.code]
+        if spec.source == "records":
+            return result
+        return compute_metric(spec, None, choice.period, district_code=district_code, external=counts,
+                              coverage=measurement.coverage)
+
+    results = [now(r, choice.district, external.get(r.code)) for r in measurement.results]
+    measurement = dataclasses.replace(measurement, results=results, data_version=data_version(session))
+    codes = list(choice.districts)
+    by_district = {code: [now(r, codes[i], per_district.get(code, {}).get(codes[i])) for i, r in enumerate(rows)]
+                   for code, rows in by_district.items()}
+    return measurement, by_district
+
+
 @bp.route("/targets")
 @allow(*access.EVERYONE)
 def page():
@@ -177,9 +228,10 @@ def page():
     choice = read_choice(session)
     viewer = current_user._get_current_object()
     lang = current_language()
-    measurement = measure(session, viewer, choice.period, district_code=choice.district)
+    measurement, by_district, charts = _records_figures(session, viewer, choice)
     if measurement is None:
         return render_template("targets/page.html", measurement=None, choice=choice)
+    measurement, by_district = _with_current_external(session, viewer, choice, measurement, by_district)
     specs = {s.code: s for s in measurement.targets.target_set.specs}
     tiles = []
     for result in measurement.results:
@@ -197,7 +249,6 @@ def page():
         })
     table = []
     if choice.district is None:
-        by_district = measure_by_district(session, viewer, choice.period, list(choice.districts))
         shown = [s for s in measurement.targets.target_set.specs if s.source != "manual"]
         for index, (code, name) in enumerate(choice.districts.items()):
             table.append({"code": code, "name": name, "cells": [
@@ -206,7 +257,6 @@ def page():
         columns = [pick((s.label_vi, s.label_en)) for s in shown]
     else:
         columns = []
-    charts = trend_series(session, measurement.targets.target_set, choice.period, choice.district)
     year = choice.period.year or choice.period.end.year
     return render_template(
         "targets/page.html", measurement=measurement, choice=choice, tiles=tiles, table=table, columns=columns,
