@@ -12,6 +12,13 @@ import store.import_jobs  # noqa: F401,E402  (upload import jobs, revision 0006)
 config = context.config
 target_metadata = Base.metadata
 
+# Kept by the database itself (PostGIS point column and its index, revision 0007), not by the models.
+DATABASE_OWNED = {("column", "geom"), ("index", "ix_incidents_geom"), ("table", "spatial_ref_sys")}
+
+
+def include_object(_object, name, type_, _reflected, _compare_to):
+    return (type_, name) not in DATABASE_OWNED
+
 
 def run_migrations_offline():
     context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata,
@@ -25,7 +32,8 @@ def run_migrations_online():
                                      poolclass=pool.NullPool)
     with connectable.connect() as connection:
         # render_as_batch: SQLite cannot ALTER most things; batch mode rebuilds tables safely.
-        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+        context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
+                          include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
 

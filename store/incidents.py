@@ -128,10 +128,13 @@ def _column_values(valid: pd.DataFrame, *, is_demo: bool, batch_id: int, as_text
 
 def incident_frame(session, *, year: int | None = None, start: datetime | None = None, end: datetime | None = None,
                    categories=None, district_code: str | None = None, commune_code: str | None = None,
-                   viewer=None) -> pd.DataFrame:
+                   bbox: tuple[float, float, float, float] | None = None, viewer=None) -> pd.DataFrame:
     """Incidents matching the filters as a DataFrame, with sensitive cases redacted for ``viewer``.
 
     ``start`` is inclusive and ``end`` exclusive; ``year`` is a shorthand for that calendar year.
+    ``bbox`` (min lon, min lat, max lon, max lat) is a pre-filter for the caller's exact spatial filter: it
+    keeps every sensitive case whatever its position, so the answer never depends on where a case the viewer
+    may not locate lies. On PostGIS it uses the GiST index of ``incidents.geom``.
     """
     query = select(*(getattr(Incident, c) for c in STORED_COLUMNS + ["is_demo"]))
     if year is not None:
@@ -146,9 +149,36 @@ def incident_frame(session, *, year: int | None = None, start: datetime | None =
         query = query.where(Incident.district_code == district_code)
     if commune_code:
         query = query.where(Incident.commune_code == commune_code)
+    if bbox is not None and bbox[0] <= bbox[2]:
+        query = query.where(Incident.sensitive.is_(True) | _in_box(session, bbox))
     rows = session.execute(query.order_by(Incident.occurred_at, Incident.id)).all()
     frame = pd.DataFrame(rows, columns=STORED_COLUMNS + ["is_demo"])
     return redact_sensitive(frame, viewer)
+
+
+_POSTGIS: dict[str, bool] = {}
+
+
+def has_point_index(session) -> bool:
+    """Whether ``incidents.geom`` (PostGIS, migration 0007) exists on this database."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return False
+    url = str(bind.url)
+    if url not in _POSTGIS:
+        _POSTGIS[url] = session.execute(text(
+            "SELECT 1 FROM information_schema.columns WHERE table_name = 'incidents' AND column_name = 'geom'"
+        )).first() is not None
+    return _POSTGIS[url]
+
+
+def _in_box(session, bbox):
+    minx, miny, maxx, maxy = (float(v) for v in bbox)
+    if has_point_index(session):
+        envelope = "ST_MakeEnvelope(:bbox_minx, :bbox_miny, :bbox_maxx, :bbox_maxy, 4326)"
+        return text(f"ST_Intersects(incidents.geom, {envelope})").bindparams(
+            bbox_minx=minx, bbox_miny=miny, bbox_maxx=maxx, bbox_maxy=maxy)
+    return Incident.lon.between(minx, maxx) & Incident.lat.between(miny, maxy)
 
 
 def redact_sensitive(frame: pd.DataFrame, viewer) -> pd.DataFrame:

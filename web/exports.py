@@ -63,6 +63,7 @@ class ExportFilters:
     year: int | None = None
     category: str = ""
     district: str | None = None
+    bbox: tuple | None = None  # OGC API items: a pre-filter the caller refines exactly
 
     def category_codes(self) -> list[str] | None:
         if not self.category:
@@ -144,7 +145,7 @@ def _incidents(session, viewer, filters: ExportFilters) -> pd.DataFrame:
     from store.incidents import incident_frame
 
     return incident_frame(session, year=filters.year, categories=filters.category_codes(),
-                          district_code=filters.district, viewer=viewer)
+                          district_code=filters.district, bbox=filters.bbox, viewer=viewer)
 
 
 def _communes(session, filters: ExportFilters) -> gpd.GeoDataFrame:

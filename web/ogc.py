@@ -12,6 +12,8 @@ References: OGC 17-069r4 (OGC API – Features – Part 1: Core, 1.0.1), require
 """
 from __future__ import annotations
 
+import dataclasses
+
 import json
 import math
 from datetime import datetime, timezone
@@ -117,10 +119,12 @@ def _collection(layer, frame) -> dict:
     }
 
 
-def _frame(layer, filters: ExportFilters | None = None):
+def _frame(layer, filters: ExportFilters | None = None, bbox=None):
     session = db_session()
     viewer = current_user._get_current_object()
     filters = filters or read_filters(request.args, viewer, known_districts(session))
+    if bbox is not None:
+        filters = dataclasses.replace(filters, bbox=tuple(bbox))
     return layer.build(session, viewer, filters)
 
 
@@ -231,7 +235,7 @@ def items(collection_id):
     offset = _int_param("offset", 0, 0, 10**9)
     bbox = parse_bbox(request.args.get("bbox"))
     interval = parse_datetime(request.args.get("datetime"))
-    frame = _frame(layer)
+    frame = _frame(layer, bbox=bbox)
     if bbox is not None:
         minx, miny, maxx, maxy = bbox
         boxes = [shapely.box(minx, miny, maxx, maxy)] if minx <= maxx else \
