@@ -72,5 +72,10 @@ def _instance_secret(instance_path: Path) -> str:
 
 
 if __name__ == "__main__":
-    application = create_app()
-    application.run(host=os.environ.get("HOST", "127.0.0.1"), port=int(os.environ.get("PORT", "5000")))
+    # waitress rather than Flask's development server: threaded, production-grade, same on every platform.
+    # For several processes (all cores) use `flask --app server serve` (gunicorn).
+    from waitress import serve
+
+    host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
+    print(f"Bản đồ 138 on http://{host}:{port}", flush=True)
+    serve(create_app(), host=host, port=port, threads=8, ident="bando138")
