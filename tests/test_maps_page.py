@@ -206,3 +206,10 @@ def test_overview_offers_a_commune_gi_star_overlay_for_the_province(client, logi
     assert "Gi*" in script
     district_script = client.get("/map/overview.js?year=2024&district=866").get_data(as_text=True)
     assert "Gi*" not in district_script
+
+
+def test_overview_links_to_the_downloads_with_the_same_filters(client, login):
+    login("planner")
+    page = client.get("/?year=2024&category=theft&district=866").get_data(as_text=True)
+    assert 'href="/exports?year=2024&amp;category=theft&amp;district=866"' in page
+    assert 'href="/exports"' in page  # and in the menu

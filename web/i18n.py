@@ -57,6 +57,7 @@ add_messages(
         "nav.targets": ("Chỉ tiêu", "Targets"),
         "nav.reports": ("Báo cáo", "Reports"),
         "nav.import": ("Nhập dữ liệu", "Import"),
+        "nav.exports": ("Tải dữ liệu", "Downloads"),
         "nav.admin": ("Quản trị", "Administration"),
         "nav.audit": ("Nhật ký", "Audit log"),
         "nav.logout": ("Đăng xuất", "Sign out"),

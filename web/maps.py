@@ -52,6 +52,8 @@ add_messages({
     "overview.measure_count": ("Số vụ", "Incident count"),
     "overview.measure_rate": ("Tỷ lệ /10.000 dân", "Rate per 10,000 residents"),
     "overview.apply": ("Xem", "Show"),
+    "overview.download": ("Tải dữ liệu lớp bản đồ này (GeoJSON, GeoPackage, KML, CSV)",
+                          "Download this view's layers (GeoJSON, GeoPackage, KML, CSV)"),
     "overview.totals": ("Tổng hợp", "Totals"),
     "overview.total_incidents": ("Tổng số vụ", "Incidents"),
     "overview.communes_with": ("Số xã có vụ việc", "Communes with incidents"),
