@@ -137,6 +137,12 @@ SOCIAL_ORDER_CATEGORIES: frozenset[str] = frozenset(c.code for c in _CATEGORY_LI
 BORDER_CORRIDOR_CATEGORIES: frozenset[str] = frozenset(
     c.code for c in _CATEGORY_LIST if c.border_corridor)
 
+#: Named sets a user can pick as one category filter: key -> ((label vi, label en), codes).
+CATEGORY_SETS: dict[str, tuple[tuple[str, str], frozenset[str]]] = {
+    "social_order": (("Tội phạm về TTXH", "Social-order crime"), SOCIAL_ORDER_CATEGORIES),
+    "border_corridor": (("Nhóm tuyến biên giới", "Border-corridor categories"), BORDER_CORRIDOR_CATEGORIES),
+}
+
 #: Categories whose incidents are sensitive (confidential) unless the source says otherwise.
 SENSITIVE_BY_DEFAULT: frozenset[str] = frozenset(c.code for c in _CATEGORY_LIST if c.sensitive_default)
 
@@ -252,6 +258,39 @@ def parse_severity(value) -> str:
 def parse_case_status(value) -> str:
     """Return the case-status code for a code or label, as :func:`parse_category`."""
     return _parse("case_status", value)
+
+
+def category_selections() -> set[str]:
+    """Every value a category filter accepts besides "" (all): a code, ``group:<group>`` or a set's key."""
+    return set(CATEGORIES) | set(CATEGORY_SETS) | {f"group:{g}" for g in GROUPS}
+
+
+def selection_codes(selection: str) -> list[str] | None:
+    """Category codes of a filter value (see :func:`category_selections`); ``None`` for "" (all)."""
+    if not selection:
+        return None
+    if selection in CATEGORY_SETS:
+        return sorted(CATEGORY_SETS[selection][1])
+    if selection.startswith("group:"):
+        group = selection.split(":", 1)[1]
+        return sorted(c.code for c in CATEGORIES.values() if c.group == group)
+    if selection not in CATEGORIES:
+        raise GeoInputError(f"category {selection!r} is not one of: {', '.join(sorted(category_selections()))}")
+    return [selection]
+
+
+def selection_label(selection: str, lang: str = "vi") -> str | None:
+    """Label of a filter value in ``lang``; ``None`` for "" (all), which each page words its own way."""
+    if not selection:
+        return None
+    if selection in CATEGORY_SETS:
+        pair = CATEGORY_SETS[selection][0]
+    elif selection.startswith("group:"):
+        pair = GROUPS[selection.split(":", 1)[1]]
+    else:
+        entry = CATEGORIES[selection]
+        pair = (entry.label_vi, entry.label_en)
+    return pair[1] if lang == "en" else pair[0]
 
 
 def label(kind: str, code: str, lang: str = "vi") -> str:

@@ -111,3 +111,19 @@ def test_normalise_term_handles_composed_and_decomposed_marks():
     import unicodedata
     decomposed = unicodedata.normalize("NFD", "Đặc biệt nghiêm trọng")
     assert normalise_term(decomposed) == normalise_term("dac biet  NGHIEM-trong") == "dac biet nghiem trong"
+
+
+def test_category_selection_values():
+    from geo.taxonomy import (BORDER_CORRIDOR_CATEGORIES, category_selections, selection_codes,
+                              selection_label)
+
+    assert selection_codes("") is None
+    assert selection_codes("theft") == ["theft"]
+    assert selection_codes("border_corridor") == sorted(BORDER_CORRIDOR_CATEGORIES)
+    group = next(s for s in category_selections() if s.startswith("group:"))
+    assert selection_codes(group)
+    assert selection_label("social_order", "vi") == "Tội phạm về TTXH"
+    assert selection_label("theft", "en") == "Theft"
+    assert selection_label("", "vi") is None
+    with pytest.raises(GeoInputError, match="category 'boi_toan' is not one of"):
+        selection_codes("boi_toan")

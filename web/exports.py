@@ -28,7 +28,7 @@ from flask_login import current_user
 
 from geo.crs import WGS84
 from geo.errors import GeoInputError
-from geo.taxonomy import BORDER_CORRIDOR_CATEGORIES, CATEGORIES, GROUPS, SOCIAL_ORDER_CATEGORIES
+from geo.taxonomy import CATEGORIES, GROUPS, category_selections, selection_codes
 from web import access, db_session
 from web.access import allow
 from web.i18n import add_messages, pick, t
@@ -41,7 +41,6 @@ FORMATS = {
     "kml": ("application/vnd.google-earth.kml+xml", "KML"),
     "csv": ("text/csv; charset=utf-8", "CSV"),
 }
-CATEGORY_SETS = {"social_order": SOCIAL_ORDER_CATEGORIES, "border_corridor": BORDER_CORRIDOR_CATEGORIES}
 
 add_messages({
     "exports.heading": ("Tải lớp bản đồ", "Download map layers"),
@@ -66,13 +65,7 @@ class ExportFilters:
     bbox: tuple | None = None  # OGC API items: a pre-filter the caller refines exactly
 
     def category_codes(self) -> list[str] | None:
-        if not self.category:
-            return None
-        if self.category in CATEGORY_SETS:
-            return sorted(CATEGORY_SETS[self.category])
-        if self.category.startswith("group:"):
-            return [c.code for c in CATEGORIES.values() if c.group == self.category.split(":", 1)[1]]
-        return [self.category]
+        return selection_codes(self.category)
 
     def as_dict(self) -> dict:
         return {"year": self.year, "category": self.category or None, "district": self.district}
@@ -96,9 +89,8 @@ def read_filters(args, viewer, known_districts) -> ExportFilters:
             raise GeoInputError(f"year {raw_year!r} is not a year between 1900 and 2100")
         year = int(raw_year)
     category = (args.get("category") or "").strip()
-    allowed = set(CATEGORIES) | set(CATEGORY_SETS) | {f"group:{g}" for g in GROUPS}
-    if category and category not in allowed:
-        raise GeoInputError(f"category {category!r} is not one of: {', '.join(sorted(allowed))}")
+    if category and category not in category_selections():
+        raise GeoInputError(f"category {category!r} is not one of: {', '.join(sorted(category_selections()))}")
     district = (args.get("district") or "").strip() or None
     if getattr(viewer, "role", None) == access.DISTRICT:
         if district and district != viewer.district_code:

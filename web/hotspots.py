@@ -31,7 +31,8 @@ from flask import Blueprint, abort, current_app, jsonify, make_response, render_
 from flask_login import current_user
 
 from geo.errors import GeoInputError
-from geo.taxonomy import CATEGORIES, GROUPS
+from geo.taxonomy import (CATEGORIES, CATEGORY_SETS, GROUPS, category_selections, selection_codes,
+                          selection_label)
 from store.boundaries import communes_frame, population_frame
 from store.hotspot_cache import TOPICS, get_or_run, run_by_id, run_frame
 from store.incidents import incident_frame, incident_years
@@ -184,28 +185,10 @@ class HotspotFilters:
         return values
 
     def category_codes(self) -> list[str] | None:
-        from web.maps import CATEGORY_SETS
-
-        if not self.category:
-            return None
-        if self.category in CATEGORY_SETS:
-            return sorted(CATEGORY_SETS[self.category][1])
-        if self.category.startswith("group:"):
-            group = self.category.split(":", 1)[1]
-            return sorted(c.code for c in CATEGORIES.values() if c.group == group)
-        return [self.category]
+        return selection_codes(self.category)
 
     def category_label(self) -> str:
-        from web.maps import CATEGORY_SETS
-
-        if not self.category:
-            return t("hotspots.all_categories")
-        if self.category in CATEGORY_SETS:
-            return pick(CATEGORY_SETS[self.category][0])
-        if self.category.startswith("group:"):
-            return pick(GROUPS[self.category.split(":", 1)[1]])
-        entry = CATEGORIES[self.category]
-        return pick((entry.label_vi, entry.label_en))
+        return selection_label(self.category, current_language()) or t("hotspots.all_categories")
 
     def bounds(self, year: int | None = None) -> tuple[datetime, datetime]:
         """First instant and end (exclusive) of the period in ``year`` (default the selected year)."""
@@ -252,14 +235,12 @@ def _year(name: str, default: int) -> int:
 def read_filters(years: list[int], districts: dict[str, str]) -> HotspotFilters:
     """Filters from the query string; an unknown value is a 400 that names the parameter and what is allowed."""
     from geo.hotspot_pipeline import parse_neighbours
-    from web.maps import CATEGORY_SETS
 
     args = request.args
     year = _year("year", years[-1] if years else date.today().year)
     category = args.get("category", "")
-    allowed = {""} | set(CATEGORIES) | set(CATEGORY_SETS) | {f"group:{g}" for g in GROUPS}
-    if category not in allowed:
-        raise GeoInputError(f"category {category!r} is not one of: {', '.join(sorted(allowed - {''}))}")
+    if category and category not in category_selections():
+        raise GeoInputError(f"category {category!r} is not one of: {', '.join(sorted(category_selections()))}")
     if "district" in args:
         district = args.get("district", "")
     elif current_user.role == access.DISTRICT and current_user.district_code in districts:
@@ -647,8 +628,6 @@ def _rendered(filters, communes, run, error):
 def _page_context(filters, communes, years, districts):
     run, hit, error = _run(filters, communes)
     rendered = _rendered(filters, communes, run, error)
-    from web.maps import CATEGORY_SETS
-
     return {
         "filters": filters, "years": sorted(set(years) | {filters.year, filters.baseline}), "districts": districts,
         "categories": CATEGORIES, "groups": GROUPS, "category_sets": CATEGORY_SETS, "run": run, "hit": hit,

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import NamedTuple
 
-from flask import Blueprint, abort, current_app, jsonify, make_response, render_template, request, url_for
+from flask import Blueprint, abort, current_app, make_response, render_template, request, url_for
 from flask_login import current_user
 
 from geo.errors import GeoInputError
-from geo.taxonomy import BORDER_CORRIDOR_CATEGORIES, CATEGORIES, GROUPS, SOCIAL_ORDER_CATEGORIES
+from geo.taxonomy import (CATEGORIES, CATEGORY_SETS, GROUPS, category_selections, selection_codes,
+                          selection_label)
 from layers.base import asset_urls, map_parts
 from layers.incidents import DEFAULT_MAX_POINTS
 from layers.overview import overview_map
@@ -25,7 +26,7 @@ from store.incidents import incident_frame, incident_years
 from store.meta import data_version
 from web import access, db_session
 from web.access import allow
-from web.i18n import add_messages, current_language, pick, t
+from web.i18n import add_messages, current_language, t
 from web.view_cache import cached_view, viewer_scope
 
 bp = Blueprint("maps", __name__)
@@ -33,10 +34,6 @@ bp = Blueprint("maps", __name__)
 MEASURES = ("count", "rate")
 TOP_COMMUNES = 10
 # Special category selections: code -> (Vietnamese, English), category codes
-CATEGORY_SETS = {
-    "social_order": (("Tội phạm về TTXH", "Social-order crime"), SOCIAL_ORDER_CATEGORIES),
-    "border_corridor": (("Nhóm tuyến biên giới", "Border-corridor categories"), BORDER_CORRIDOR_CATEGORIES),
-}
 
 add_messages({
     "overview.heading": ("Tổng quan tình hình tội phạm toàn tỉnh", "Province crime overview"),
@@ -92,24 +89,10 @@ class OverviewFilters:
         return {"year": self.year, "category": self.category, "district": self.district, "measure": self.measure}
 
     def category_codes(self) -> list[str] | None:
-        if not self.category:
-            return None
-        if self.category in CATEGORY_SETS:
-            return sorted(CATEGORY_SETS[self.category][1])
-        if self.category.startswith("group:"):
-            group = self.category.split(":", 1)[1]
-            return [c.code for c in CATEGORIES.values() if c.group == group]
-        return [self.category]
+        return selection_codes(self.category)
 
     def category_label(self) -> str:
-        if not self.category:
-            return t("overview.all_categories")
-        if self.category in CATEGORY_SETS:
-            return pick(CATEGORY_SETS[self.category][0])
-        if self.category.startswith("group:"):
-            return pick(GROUPS[self.category.split(":", 1)[1]])
-        entry = CATEGORIES[self.category]
-        return pick((entry.label_vi, entry.label_en))
+        return selection_label(self.category, current_language()) or t("overview.all_categories")
 
 
 def _district_names(communes) -> dict[str, str]:
@@ -128,9 +111,8 @@ def read_filters(years: list[int], districts: dict[str, str]) -> OverviewFilters
     if not 1900 <= year <= 2100:
         raise GeoInputError(f"year {year} is out of range")
     category = args.get("category", "")
-    allowed = {""} | set(CATEGORIES) | set(CATEGORY_SETS) | {f"group:{g}" for g in GROUPS}
-    if category not in allowed:
-        raise GeoInputError(f"category {category!r} is not one of: {', '.join(sorted(allowed - {''}))}")
+    if category and category not in category_selections():
+        raise GeoInputError(f"category {category!r} is not one of: {', '.join(sorted(category_selections()))}")
     if "district" in args:
         district = args.get("district", "")
     elif current_user.role == access.DISTRICT and current_user.district_code in districts:
