@@ -88,9 +88,7 @@ def create_token(username, name):
 
     db = current_app.extensions["db"]
     with db.transaction() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise click.ClickException(f"no user {username!r}")
+        user = _existing_user(session, username)
         token = issue_token(session, user, name)
         audit.record(session, username="cli", action="create_token", entity="user", entity_id=user.id,
                      after={"token_name": name})
@@ -108,9 +106,7 @@ def revoke_tokens(username, name):
 
     db = current_app.extensions["db"]
     with db.transaction() as session:
-        user = session.scalar(select(User).where(User.username == username))
-        if user is None:
-            raise click.ClickException(f"no user {username!r}")
+        user = _existing_user(session, username)
         query = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked.is_(False))
         if name is not None:
             query = query.where(ApiToken.name == name)
@@ -120,6 +116,13 @@ def revoke_tokens(username, name):
         audit.record(session, username="cli", action="revoke_tokens", entity="user", entity_id=user.id,
                      after={"revoked": len(tokens), "token_name": name})
     click.echo(f"{len(tokens)} token(s) of {username} revoked")
+
+
+def _existing_user(session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    return user
 
 
 def _redacted(url: str) -> str:
