@@ -213,3 +213,10 @@ def test_overview_links_to_the_downloads_with_the_same_filters(client, login):
     page = client.get("/?year=2024&category=theft&district=866").get_data(as_text=True)
     assert 'href="/exports?year=2024&amp;category=theft&amp;district=866"' in page
     assert 'href="/exports"' in page  # and in the menu
+
+
+def test_heading_names_the_district_shown(client, login):
+    login("district_869")
+    page = client.get("/").get_data(as_text=True)
+    assert "Tổng quan tình hình tội phạm — Huyện Tân Hồng" in page
+    assert "toàn tỉnh</h1>" not in page

@@ -37,6 +37,7 @@ TOP_COMMUNES = 10
 
 add_messages({
     "overview.heading": ("Tổng quan tình hình tội phạm toàn tỉnh", "Province crime overview"),
+    "overview.heading_district": ("Tổng quan tình hình tội phạm — {district}", "Crime overview — {district}"),
     "overview.year": ("Năm", "Year"),
     "overview.category": ("Loại vụ việc", "Category"),
     "overview.all_categories": ("Tất cả", "All"),
