@@ -56,9 +56,11 @@ def test_commune_tooltip_and_point_popup(browser_page, some_incidents):
     assert "Thành phố Cao Lãnh" in tooltip.inner_text()
     # Close to the ground, clusters split into single points; no animation, so nothing moves under the click.
     page.evaluate("map_overview.setView([10.4562, 105.6332], 17, {animate: false})")
-    page.wait_for_selector("path.incident-point")
-    page.wait_for_timeout(300)  # marker clusters finish their own spiderfy/uncluster pass
-    page.locator("path.incident-point").first.click(force=True)
+    # A point outside the drawn area keeps an empty path ("M0 0") and cannot be clicked: take a drawn one.
+    drawn = 'path.incident-point:not([d="M0 0"])'
+    page.wait_for_selector(drawn)
+    page.wait_for_timeout(300)  # marker clusters finish their own uncluster pass
+    page.locator(drawn).first.click(force=True)
     popup = page.wait_for_selector(".leaflet-popup-content", timeout=15000)
     text = popup.inner_text()
     assert "Mã vụ" in text and "Trộm cắp tài sản" in text
