@@ -12,11 +12,8 @@ Usage: ``.venv/bin/python bench/bench_corridor.py [--n 1000000] [--no-memory]``
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 import geopandas as gpd  # noqa: E402
 import shapely  # noqa: E402
 
+from bench.measure import data_dir, peak_mib, timed  # noqa: E402
 from geo import corridor as C  # noqa: E402
 from geo.crs import METRIC_CRS  # noqa: E402
 
@@ -35,15 +33,9 @@ CATEGORIES = ["smuggling", "drugs", "illegal_border_crossing", "human_traffickin
 YEAR = 2024
 
 
-def data_dir() -> Path:
-    for candidate in (os.environ.get("BANDO_DATA_DIR"), ROOT / "data", ROOT.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "boundaries" / "cambodia_vietnam_border_dong_thap.geojson").exists():
-            return Path(candidate)
-    sys.exit("boundary files not found: set BANDO_DATA_DIR")
-
 
 def load():
-    folder = data_dir() / "boundaries"
+    folder = data_dir("boundaries/cambodia_vietnam_border_dong_thap.geojson") / "boundaries"
     line = C.read_border_line(folder / "cambodia_vietnam_border_dong_thap.geojson")
     gates = C.read_border_gates(folder / "border_gates.geojson")
     province = gpd.read_file(folder / "dong_thap_communes_2024.geojson").to_crs(METRIC_CRS).union_all()
@@ -121,18 +113,6 @@ def compare(a, b, segments, x, y, stats, tables):
     return differ.size
 
 
-def timed(fn, *args):
-    start = time.perf_counter()
-    result = fn(*args)
-    return time.perf_counter() - start, result
-
-
-def traced_peak(fn, *args):
-    tracemalloc.start()
-    fn(*args)
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak / 2**20
 
 
 def main():
@@ -155,8 +135,8 @@ def main():
             ("peer: geopandas sjoin_nearest (segments, gates) + groupby", t_peer)]
     mem = {}
     if not args.no_memory:
-        mem["ours"] = traced_peak(ours, *inputs)
-        mem["peer"] = traced_peak(peer, *inputs)
+        mem["ours"] = peak_mib(ours, *inputs)
+        mem["peer"] = peak_mib(peer, *inputs)
     print(f"n = {args.n:,} incidents, border {line['length_m'].iloc[0] / 1000:.2f} km, {len(segments)} segments, "
           f"{len(gates)} gates; in corridor: {(a['band'] >= 0).sum():,}")
     print(f"{'pipeline':<64} {'time s':>8} {'peak MiB':>9}")

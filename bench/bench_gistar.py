@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -22,16 +20,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geo.gistar import gi_star  # noqa: E402
+from bench.measure import data_dir, peak_mib, timed  # noqa: E402
 from geo.grid import bin_points, make_grid  # noqa: E402
 from geo.weights import grid_distance_band  # noqa: E402
 
-BOUNDARIES = Path("/work/shared/data/boundaries/dong_thap_communes_2024.geojson")
 
 
 def province_outline():
     import geopandas as gpd
 
-    communes = gpd.read_file(BOUNDARIES).to_crs("EPSG:32648")
+    communes = gpd.read_file(data_dir() / "boundaries" / "dong_thap_communes_2024.geojson").to_crs("EPSG:32648")
     return communes.geometry.union_all()
 
 
@@ -84,18 +82,6 @@ def peer(grid, x, y, band):
     return z, counts
 
 
-def timed(fn, *args):
-    start = time.perf_counter()
-    out = fn(*args)
-    return time.perf_counter() - start, out
-
-
-def peak_mib(fn, *args):
-    tracemalloc.start()
-    fn(*args)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 2**20
 
 
 def main(argv=None):

@@ -15,12 +15,9 @@ dates, unknown categories). The commune of every row both pipelines accept must 
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import tempfile
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 import geopandas as gpd  # noqa: E402
 import shapely  # noqa: E402
 
+from bench.measure import data_dir, peak_mib, timed  # noqa: E402
 from geo.boundaries import read_communes  # noqa: E402
 from geo.incidents import CommuneLocator, read_incident_table, validate_incidents  # noqa: E402
 from geo.taxonomy import CATEGORIES, SEVERITIES  # noqa: E402
@@ -53,12 +51,6 @@ def write_to_fresh_sqlite(valid: pd.DataFrame) -> None:
 #: Database writers that can follow validation (``--store NAME``); ``none`` measures validation alone.
 STORE_STEPS: dict = {"sqlite": write_to_fresh_sqlite}
 
-
-def data_dir() -> Path:
-    for candidate in (os.environ.get("BANDO_DATA_DIR"), ROOT / "data", ROOT.parent / "shared" / "data"):
-        if candidate and (Path(candidate) / "boundaries" / "dong_thap_communes_2024.geojson").exists():
-            return Path(candidate)
-    sys.exit("boundary files not found: set BANDO_DATA_DIR")
 
 
 def synthetic_csv(communes: gpd.GeoDataFrame, n: int, path: Path, seed: int = 138) -> None:
@@ -119,18 +111,6 @@ def peer(path: Path, communes: gpd.GeoDataFrame):
     return joined
 
 
-def timed(fn, *args):
-    start = time.perf_counter()
-    out = fn(*args)
-    return time.perf_counter() - start, out
-
-
-def peak_mib(fn, *args):
-    tracemalloc.start()
-    fn(*args)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak / 2**20
 
 
 def main(argv=None):

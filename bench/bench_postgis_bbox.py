@@ -11,7 +11,6 @@ Needs a PostgreSQL server with PostGIS: scripts/start-postgres.sh starts one and
 from __future__ import annotations
 
 import argparse
-import io
 import os
 import random
 import statistics

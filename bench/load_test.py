@@ -17,7 +17,6 @@ import json
 import os
 import random
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -129,7 +128,7 @@ def writer(base, token, communes, deadline, think, recorder, seed):
             seconds, status, payload = request(connection, "POST", "/api/drug-status", token, body)
             if status == 409:  # someone else's version: read it and retry next round (not a server error)
                 versions.pop(code, None)
-                _, _, listing = request(connection, "GET", f"/api/drug-status?year=2025", token)
+                _, _, listing = request(connection, "GET", "/api/drug-status?year=2025", token)
                 for record in json.loads(listing).get("records", []):
                     versions[record["commune_code"]] = record["version"]
                 recorder.add(label, seconds)
