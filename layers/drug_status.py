@@ -1,7 +1,6 @@
 """Communes coloured by drug status (drug-free, with drugs, key commune class III/II/I) for one year."""
 from __future__ import annotations
 
-import html
 
 import folium
 import geopandas as gpd
@@ -10,6 +9,8 @@ from folium.utilities import JsCode
 
 from layers.base import make_map
 from layers.legend import Legend
+from layers.text import choose
+from layers.text import escape as _esc
 
 STATUS_COLORS = {"drug_free": "#15803d", "with_drugs": "#facc15", "key_3": "#f97316", "key_2": "#dc2626",
                  "key_1": "#7f1d1d"}
@@ -27,12 +28,7 @@ WORDS = {
 
 
 def word(key: str, lang: str) -> str:
-    vi, en = WORDS[key]
-    return en if lang == "en" else vi
-
-
-def _esc(value) -> str:
-    return html.escape("" if value is None else str(value))
+    return choose(WORDS[key], lang)
 
 
 def add_drug_status(m, communes: gpd.GeoDataFrame, statuses: dict[str, dict], *, lang: str = "vi",

@@ -22,7 +22,7 @@ from folium.utilities import JsCode
 from geo.emerging import CLASS_LABELS_VI
 from geo.lisa import QUADRANT_LABELS_VI
 from layers.legend import Legend, js_string
-from layers.text import format_number
+from layers.text import choose, format_number
 
 STATISTICS = ("gistar", "lisa", "kde", "emerging")
 DISPLAY_DECIMALS = 5
@@ -102,10 +102,7 @@ WORDS = {
 
 
 def word(key: str, lang: str = "vi") -> str:
-    if lang not in ("vi", "en"):
-        raise ValueError(f"lang {lang!r} is not one of: vi, en")
-    vi, en = WORDS[key]
-    return en if lang == "en" else vi
+    return choose(WORDS[key], lang)
 
 
 @dataclass

@@ -5,7 +5,6 @@ and bound from those strings (folium's GeoJsonTooltip would insert raw property 
 """
 from __future__ import annotations
 
-import html
 
 import folium
 from folium.plugins import Draw
@@ -13,6 +12,8 @@ from folium.utilities import JsCode
 
 from layers.base import make_map
 from layers.legend import Legend
+from layers.text import choose
+from layers.text import escape as _esc
 
 STATUS_COLORS = {"selected": "#6b7280", "converting": "#2563eb", "achieved": "#15803d",
                  "not_achieved": "#b45309", "relapsed": "#b91c1c"}
@@ -38,12 +39,7 @@ WORDS = {
 
 
 def word(key: str, lang: str) -> str:
-    vi, en = WORDS[key]
-    return en if lang == "en" else vi
-
-
-def _esc(value) -> str:
-    return html.escape("" if value is None else str(value))
+    return choose(WORDS[key], lang)
 
 
 def area_texts(props: dict, lang: str = "vi", detail_url: str | None = None) -> tuple[str, str]:

@@ -4,6 +4,7 @@ layers/ has no Flask (so no request language): callers pass ``lang``.
 """
 from __future__ import annotations
 
+import html
 import math
 
 LANGS = ("vi", "en")
@@ -39,11 +40,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 
-def text(key: str, lang: str = "vi") -> str:
+def choose(pair: tuple[str, str], lang: str = "vi") -> str:
+    """The ``lang`` wording of a ``(vi, en)`` pair; every layer module words its maps through this."""
     if lang not in LANGS:
         raise ValueError(f"lang {lang!r} is not one of: {', '.join(LANGS)}")
-    vi, en = MESSAGES[key]
+    vi, en = pair
     return en if lang == "en" else vi
+
+
+def escape(value) -> str:
+    """HTML-escaped text of a value for popups and tooltips (``None`` → empty)."""
+    return html.escape("" if value is None else str(value))
+
+
+def text(key: str, lang: str = "vi") -> str:
+    return choose(MESSAGES[key], lang)
 
 
 def format_number(value, lang: str = "vi", decimals: int = 0) -> str:

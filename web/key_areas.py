@@ -17,7 +17,7 @@ from store import key_areas as ka
 from store.boundaries import communes_frame
 from web import access, db_session, script_stash
 from web.access import allow
-from web.i18n import add_messages, current_language, pick, t
+from web.i18n import add_messages, current_language, t
 
 bp = Blueprint("key_areas", __name__)
 
@@ -348,21 +348,22 @@ def edit(area_id):
 @bp.route("/key-areas/<int:area_id>/propose", methods=["POST"])
 @allow(access.ADMIN, access.PLANNER, access.DISTRICT)
 def propose(area_id):
-    form = request.form
-    return _write(area_id, lambda s: ka.propose_transition(
-        s, current_user, area_id, expected_version=form.get("version"), to_status=form.get("to_status", ""),
-        event_date=form.get("event_date", ""), reason=form.get("reason", ""),
-        document_number=form.get("document_number", "")), "ka.proposed")
+    return _status_change(area_id, ka.propose_transition, "ka.proposed")
 
 
 @bp.route("/key-areas/<int:area_id>/transition", methods=["POST"])
 @allow(access.ADMIN, access.PLANNER)
 def transition(area_id):
+    return _status_change(area_id, ka.transition_key_area, "ka.recorded")
+
+
+def _status_change(area_id, change, done_message):
+    """A proposed (maker) or recorded (province) status change from the area's form: same fields, same checks."""
     form = request.form
-    return _write(area_id, lambda s: ka.transition_key_area(
+    return _write(area_id, lambda s: change(
         s, current_user, area_id, expected_version=form.get("version"), to_status=form.get("to_status", ""),
         event_date=form.get("event_date", ""), reason=form.get("reason", ""),
-        document_number=form.get("document_number", "")), "ka.recorded")
+        document_number=form.get("document_number", "")), done_message)
 
 
 @bp.route("/key-areas/proposals/<int:proposal_id>/decide", methods=["POST"])
