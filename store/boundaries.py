@@ -67,6 +67,11 @@ def known_district_codes(session) -> set[str]:
     return set(session.scalars(select(Commune.district_code).where(Commune.boundary_set_id == active.id)))
 
 
+def district_names(communes) -> dict[str, str]:
+    """District code -> name of a commune frame, sorted by code (for filter menus and tables)."""
+    return dict(sorted(zip(communes["district_code"], communes["district_name"])))
+
+
 _CACHE: dict = {}
 _CACHE_LOCK = threading.Lock()
 

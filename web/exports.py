@@ -349,10 +349,10 @@ def page():
     session = db_session()
     viewer = current_user._get_current_object()
     filters = read_filters(request.args, viewer, known_districts(session))
-    from store.boundaries import communes_frame
+    from store.boundaries import communes_frame, district_names
 
     communes = communes_frame(session)
-    districts = dict(sorted(zip(communes["district_code"], communes["district_name"])))
+    districts = district_names(communes)
     return render_template("exports/page.html", layers=LAYERS, formats=FORMATS, filters=filters,
                            districts=districts, categories=CATEGORIES, groups=GROUPS)
 

@@ -33,7 +33,7 @@ from flask_login import current_user
 from geo.errors import GeoInputError
 from geo.taxonomy import (CATEGORIES, CATEGORY_SETS, GROUPS, category_selections, selection_codes,
                           selection_label)
-from store.boundaries import communes_frame, population_frame
+from store.boundaries import communes_frame, district_names, population_frame
 from store.hotspot_cache import TOPICS, get_or_run, run_by_id, run_frame
 from store.incidents import incident_frame, incident_years
 from web import access, db_session
@@ -270,10 +270,6 @@ def read_filters(years: list[int], districts: dict[str, str]) -> HotspotFilters:
     )
 
 
-def _district_names(communes) -> dict[str, str]:
-    return dict(sorted(zip(communes["district_code"], communes["district_name"])))
-
-
 def _viewer():
     return current_user._get_current_object()
 
@@ -441,7 +437,7 @@ def _context():
     session = db_session()
     communes = communes_frame(session)
     years = incident_years(session)
-    return communes, years, _district_names(communes)
+    return communes, years, district_names(communes)
 
 
 def build_map(filters, communes, run, demo: bool):
@@ -541,7 +537,7 @@ def change_tables(filters, communes, population):
             "rate": _fmt(rate[i], 1), "eb": _fmt(eb[i], 1), "sort": (row.district_name, -c1[i]),
         })
     commune_rows.sort(key=lambda r: r["sort"])
-    names = _district_names(view)
+    names = district_names(view)
     table = change_table(view["district_code"].astype(str).to_numpy(), c0, c1)
     district_rows = [{
         "name": names.get(r.unit, r.unit), "baseline": int(r.baseline), "current": int(r.current),

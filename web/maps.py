@@ -21,7 +21,7 @@ from layers.base import asset_urls, map_parts
 from layers.incidents import DEFAULT_MAX_POINTS
 from layers.overview import overview_map
 from layers.text import format_number
-from store.boundaries import communes_frame, population_frame
+from store.boundaries import communes_frame, district_names, population_frame
 from store.incidents import incident_frame, incident_years
 from store.meta import data_version
 from web import access, db_session
@@ -94,10 +94,6 @@ class OverviewFilters:
 
     def category_label(self) -> str:
         return selection_label(self.category, current_language()) or t("overview.all_categories")
-
-
-def _district_names(communes) -> dict[str, str]:
-    return dict(sorted(zip(communes["district_code"], communes["district_name"])))
 
 
 def read_filters(years: list[int], districts: dict[str, str]) -> OverviewFilters:
@@ -174,7 +170,7 @@ def _context():
     session = db_session()
     communes = communes_frame(session)
     years = incident_years(session)
-    districts = _district_names(communes)
+    districts = district_names(communes)
     return communes, years, districts
 
 

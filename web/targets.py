@@ -18,6 +18,7 @@ from geo.periods import Period, describe_scheme, parse_period, quarters, report_
     scheme_from_config
 from geo.targets import STATUS_LABELS, compute_metric, format_interval, format_target, format_value, \
     summary_counts, trend
+from store import boundaries
 from store.boundaries import communes_frame
 from store.meta import data_version
 from store.targets import external_counts, incident_coverage, measure, measure_by_district, records_and_coverage, \
@@ -90,8 +91,7 @@ def period_scheme():
 
 
 def district_names(session) -> dict[str, str]:
-    communes = communes_frame(session)
-    return dict(sorted(zip(communes["district_code"], communes["district_name"])))
+    return boundaries.district_names(communes_frame(session))
 
 
 @dataclass(frozen=True)
