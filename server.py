@@ -22,8 +22,11 @@ def default_config(instance_path: Path) -> dict:
         "DATA_DIR": str(ROOT / "data"),
         "BOUNDARIES_PATH": None,  # default: DATA_DIR/boundaries/dong_thap_communes_2024.geojson
         "POPULATION_PATH": None,  # default: DATA_DIR/population/dong_thap_population_2019.csv
+        "CATEGORY_MAP_PATH": "",  # the office's own offence names for /import (geo.offences.read_category_map)
         "TILE_URL": "",  # basemap tiles, e.g. an intranet tile server; empty = boundaries only
         "TILE_ATTRIBUTION": "",
+        # the offline basemap (build-basemap); relative to the instance folder; served only when the file exists
+        "BASEMAP_PMTILES": "basemap.pmtiles",
         "MAX_CONTENT_LENGTH": 200 * 1024 * 1024,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
@@ -31,15 +34,24 @@ def default_config(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "LOGIN_MAX_ATTEMPTS": 5,
         "LOGIN_LOCK_MINUTES": 15,
+        "LOGIN_ADDRESS_LIMIT": "20 per minute; 200 per hour",  # sign-in requests per client address
+        "RATELIMIT_STORAGE_URI": "bando138-db://",  # counters in the app's database, shared by every worker
+        "SESSION_LIFETIME_HOURS": 12,
+        # How many reverse proxies in front set X-Forwarded-For/-Proto/-Host/-Port; 0 = trust none of them
+        # (a client could forge them when it reaches the app directly).
+        "TRUSTED_PROXIES": 0,
         "WTF_CSRF_TIME_LIMIT": None,
         "DEFAULT_LANGUAGE": "vi",
+        "CLI_LANGUAGE": "",  # the commands' messages (cli.cli_language); empty: DEFAULT_LANGUAGE
         "DB_BUSY_TIMEOUT_S": 30,
         "VENDOR_DIR": str(ROOT / "node_modules"),
+        "LOG_LEVEL": "INFO",  # web.logs: our loggers and Flask's, on stderr
     }
 
 
 def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True, template_folder="templates", static_folder="static")
+    app = Flask(__name__, instance_path=instance_folder(), instance_relative_config=True,
+                template_folder="templates", static_folder="static")
     instance_path = Path(app.instance_path)
     instance_path.mkdir(parents=True, exist_ok=True)
     app.config.update(default_config(instance_path))
@@ -52,6 +64,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret(instance_path)
 
+    from web.logs import configure_logging
+
+    app.config["LOG_LEVEL"] = configure_logging(app.config["LOG_LEVEL"], app_logger=app.name)
+    if not (Path(app.config["VENDOR_DIR"]) / "leaflet" / "dist").is_dir():
+        # An installed package has no node_modules beside server.py: say so once instead of maps failing quietly.
+        import logging
+
+        logging.getLogger("bando138").warning(
+            "no front-end assets (Leaflet) in VENDOR_DIR %s: maps will not load; run `npm ci` and set "
+            "BANDO_VENDOR_DIR to its node_modules", app.config["VENDOR_DIR"])
+
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies)
+
     from store.db import Database
 
     app.extensions["db"] = Database(app.config["DATABASE_URL"], busy_timeout_s=app.config["DB_BUSY_TIMEOUT_S"])
@@ -60,6 +89,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     register(app)
     return app
+
+
+def instance_folder() -> str | None:
+    """``BANDO_INSTANCE_PATH`` (made absolute), else Flask's default.
+
+    Flask's default is ``instance/`` beside ``server.py`` in a checkout, and ``PREFIX/var/server-instance``
+    when the package is installed (``pip install .``), where an operator usually wants a folder of their own.
+    """
+    configured = os.environ.get("BANDO_INSTANCE_PATH")
+    return str(Path(configured).expanduser().resolve()) if configured else None
 
 
 def _instance_secret(instance_path: Path) -> str:
@@ -74,8 +113,8 @@ def _instance_secret(instance_path: Path) -> str:
 if __name__ == "__main__":
     # waitress rather than Flask's development server: threaded, production-grade, same on every platform.
     # For several processes (all cores) use `flask --app server serve` (gunicorn).
-    from waitress import serve
+    from cli.ops import run_waitress
 
     host, port = os.environ.get("HOST", "127.0.0.1"), int(os.environ.get("PORT", "5000"))
     print(f"Bản đồ 138 on http://{host}:{port}", flush=True)
-    serve(create_app(), host=host, port=port, threads=8, ident="bando138")
+    run_waitress(create_app(), host=host, port=port, threads=8)

@@ -26,7 +26,9 @@ import geopandas as gpd  # noqa: E402
 import shapely  # noqa: E402
 
 from bench.measure import data_dir, peak_mib, timed  # noqa: E402
-from geo import corridor as C  # noqa: E402
+from geo import VECTOR_ENGINE  # noqa: E402
+from geo import corridor_geometry as C  # noqa: E402
+from geo import corridor_statistics as CS  # noqa: E402
 from geo.crs import METRIC_CRS  # noqa: E402
 
 CATEGORIES = ["smuggling", "drugs", "illegal_border_crossing", "human_trafficking"]
@@ -38,7 +40,7 @@ def load():
     folder = data_dir("boundaries/cambodia_vietnam_border_dong_thap.geojson") / "boundaries"
     line = C.read_border_line(folder / "cambodia_vietnam_border_dong_thap.geojson")
     gates = C.read_border_gates(folder / "border_gates.geojson")
-    province = gpd.read_file(folder / "dong_thap_communes_2024.geojson").to_crs(METRIC_CRS).union_all()
+    province = gpd.read_file(folder / "dong_thap_communes_2024.geojson", engine=VECTOR_ENGINE).to_crs(METRIC_CRS).union_all()
     return line, C.border_segments(line), gates, province
 
 
@@ -59,9 +61,9 @@ def ours(x, y, category, day, line, segments, gates, province):
     out = C.assign_corridor(x, y, line, segments, gates, province_polygon=province)
     out["category"] = category
     out["occurred_on"] = day
-    stats = C.corridor_statistics(out, year=YEAR, segments=segments, gates=gates)
+    stats = CS.corridor_statistics(out, year=YEAR, segments=segments, gates=gates)
     seg = stats[stats["dimension"] == "segment"]
-    C.linear_hotspot(seg["count"].to_numpy(), segments["length_km"].to_numpy(), segment_ids=segments["segment_id"])
+    CS.linear_hotspot(seg["count"].to_numpy(), segments["length_km"].to_numpy(), segment_ids=segments["segment_id"])
     return out, stats
 
 

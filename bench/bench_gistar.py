@@ -19,6 +19,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from geo import VECTOR_ENGINE  # noqa: E402
 from geo.gistar import gi_star  # noqa: E402
 from bench.measure import data_dir, peak_mib, timed  # noqa: E402
 from geo.grid import bin_points, make_grid  # noqa: E402
@@ -29,7 +30,7 @@ from geo.weights import grid_distance_band  # noqa: E402
 def province_outline():
     import geopandas as gpd
 
-    communes = gpd.read_file(data_dir() / "boundaries" / "dong_thap_communes_2024.geojson").to_crs("EPSG:32648")
+    communes = gpd.read_file(data_dir() / "boundaries" / "dong_thap_communes_2024.geojson", engine=VECTOR_ENGINE).to_crs("EPSG:32648")
     return communes.geometry.union_all()
 
 

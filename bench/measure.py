@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -33,3 +35,19 @@ def data_dir(required: str = "boundaries/dong_thap_communes_2024.geojson") -> Pa
         if candidate and (Path(candidate) / required).exists():
             return Path(candidate)
     sys.exit("boundary files not found: run `make data` or set BANDO_DATA_DIR")
+
+
+def flask(env, *args, stdin=None) -> str:
+    """Run ``flask --app server ARGS`` in a separate process (a whole command, as a user runs it); its stdout."""
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "server", *args], cwd=ROOT, env=env,
+                            input=stdin, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def free_port() -> int:
+    """A TCP port free on this host now, for a server the benchmark starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

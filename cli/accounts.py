@@ -9,6 +9,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from store.models import User
+from cli import say, worded
+from translations import message
 
 
 def register(app) -> None:
@@ -25,17 +27,20 @@ def init_db():
     """Create or upgrade the database schema (Alembic migrations to head)."""
     db = current_app.extensions["db"]
     db.upgrade()
-    click.echo(f"schema at revision {db.current_revision()} ({_redacted(db.url)})")
+    click.echo(say("cli.accounts.schema_revision", db=db.current_revision(), redacted=_redacted(db.url)))
 
 
 @click.command("create-user")
 @with_appcontext
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["admin", "planner", "border_guard", "district"]))
-@click.option("--district", "district_code", default=None, help="3-digit district code, for --role district")
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "planner", "border_guard", "district", "commune"]))
+@click.option("--district", "district_code", default=None, help="3-digit district code (2024), for --role district")
+@click.option("--commune", "commune_code", default=None,
+              help="5-digit commune code of the set in force today, for --role commune")
 @click.option("--name", "display_name", default="", help="Full name shown in the audit log")
 @click.option("--sensitive-clearance", is_flag=True, help="May see exact locations of trafficking cases")
-def create_user_command(username, role, district_code, display_name, sensitive_clearance):
+def create_user_command(username, role, district_code, commune_code, display_name, sensitive_clearance):
     """Create a user; the password is read from standard input (first line)."""
     from store.boundaries import known_district_codes
     from web.auth import create_user
@@ -46,10 +51,12 @@ def create_user_command(username, role, district_code, display_name, sensitive_c
         with db.transaction() as session:
             known = known_district_codes(session) or None
             create_user(session, username, password, role, district_code, display_name=display_name,
-                        sensitive_clearance=sensitive_clearance, known_districts=known)
+                        sensitive_clearance=sensitive_clearance, known_districts=known, commune_code=commune_code)
     except ValueError as e:
-        raise click.ClickException(str(e)) from None
-    click.echo(f"user {username} created with role {role}" + (f" for district {district_code}" if district_code else ""))
+        raise click.ClickException(worded(e)) from None
+    unit = (message("cli.accounts.for_district", code=district_code) if district_code
+            else message("cli.accounts.for_commune", code=commune_code) if commune_code else "")
+    click.echo(say("cli.accounts.user_created_role", username=username, role=role, unit=unit))
 
 
 @click.command("ensure-admin")
@@ -65,7 +72,7 @@ def ensure_admin():
     db = current_app.extensions["db"]
     with db.transaction() as session:
         if session.scalar(select(User.id).limit(1)) is not None:
-            click.echo("accounts exist; no account created")
+            click.echo(say("cli.accounts.accounts_exist_account_created"))
             return
         password = secrets.token_urlsafe(12)
         create_user(session, "admin", password, "admin", display_name="Quản trị viên đầu tiên",
@@ -74,7 +81,7 @@ def ensure_admin():
                 or Path(current_app.instance_path) / "initial-admin-password")
     note.write_text(password + "\n")
     note.chmod(0o600)
-    click.echo(f"first account: admin / {password}  (also in {note}; change it on /admin/users)")
+    click.echo(say("cli.accounts.first_account_admin_also", password=password, note=note))
 
 
 @click.command("create-token")
@@ -115,13 +122,13 @@ def revoke_tokens(username, name):
             token.revoked = True
         audit.record(session, username="cli", action="revoke_tokens", entity="user", entity_id=user.id,
                      after={"revoked": len(tokens), "token_name": name})
-    click.echo(f"{len(tokens)} token(s) of {username} revoked")
+    click.echo(say("cli.accounts.token_s_revoked", n_tokens=len(tokens), username=username))
 
 
 def _existing_user(session, username: str) -> User:
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
-        raise click.ClickException(f"no user {username!r}")
+        raise click.ClickException(say("cli.accounts.user", username=username))
     return user
 
 

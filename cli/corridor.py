@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from cli import say, worded
 
 
 class _SystemViewer:
@@ -33,10 +34,10 @@ def load_border_gates(path):
     source = Path(path) if path else Path(current_app.config["DATA_DIR"]) / GATES_FILE
     with db.transaction() as session:
         if is_seeded(session):
-            click.echo("border gates already seeded; edit them on /corridor/gates")
+            click.echo(say("cli.corridor.border_gates_already_seeded"))
             return
         added = seed_gates(session, source, username="cli")
-    click.echo(f"{added} border gates added from {source}")
+    click.echo(say("cli.corridor.border_gates_added_from", added=added, source=source))
 
 
 @click.command("corridor-stats")
@@ -58,13 +59,13 @@ def corridor_stats(year, out, bands, segment_km, whole_years):
     try:
         edges = tuple(float(v) * 1000.0 for v in bands.split(","))
     except ValueError:
-        raise click.BadParameter(f"{bands!r} is not a list of numbers in km", param_hint="--bands") from None
+        raise click.BadParameter(say("cli.corridor.list_numbers_km", bands=bands), param_hint="--bands") from None
     ensure_seeded(db, current_app.config["DATA_DIR"])
     with db.transaction() as session:
         if year is None:
             years = incident_years(session)
             if not years:
-                raise click.ClickException("no incidents in the database; give --year or import incidents first")
+                raise click.ClickException(say("cli.corridor.incidents_database_give_year"))
             year = years[-1]
         try:
             geometry = corridor_geometry(session, current_app.config["DATA_DIR"], edges_m=edges,
@@ -72,8 +73,12 @@ def corridor_stats(year, out, bands, segment_km, whole_years):
             result = corridor_analysis(session, geometry, year=year, viewer=_SystemViewer(),
                                        same_span=not whole_years)
         except GeoInputError as error:
-            raise click.ClickException(str(error)) from None
+            raise click.ClickException(worded(error)) from None
     table = result.statistics
-    Path(out).write_text(table.to_csv(index=False, lineterminator="\n", float_format="%.6g"), encoding="utf-8")
+    from geo.export import spreadsheet_csv
+
+    # newline="": the CRLF line ends are the CSV's own
+    with open(out, "w", encoding="utf-8", newline="") as handle:
+        handle.write(spreadsheet_csv(table, float_format="%.6g"))
     total = int(table.loc[table["dimension"] == "total", "count"].iloc[0])
-    click.echo(f"{len(table)} rows written to {out} (year {year}: {total} incidents in the corridor)", err=True)
+    click.echo(say("cli.corridor.rows_written_year_incidents", n_table=len(table), out=out, year=year, total=total), err=True)

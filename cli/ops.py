@@ -1,4 +1,5 @@
-"""Operations commands: ``serve`` (production WSGI server: gunicorn or waitress), ``backup`` and ``restore``."""
+"""Operations commands: ``serve`` (production WSGI server: gunicorn or waitress), ``backup``, ``restore`` and
+``verify-audit``."""
 from __future__ import annotations
 
 import os
@@ -6,6 +7,7 @@ import os
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from cli import say, worded
 
 
 KEEPALIVE_S = 75
@@ -15,6 +17,21 @@ def register(app) -> None:
     app.cli.add_command(serve)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(verify_audit)
+
+
+@click.command("verify-audit")
+@with_appcontext
+def verify_audit():
+    """Check the audit trail's hash chain and append-only triggers; report the first broken link."""
+    from store.audit import verify_chain
+
+    with current_app.extensions["db"].transaction() as session:
+        check = verify_chain(session)
+    if check.intact:
+        click.echo(say("cli.ops.audit_trail_intact_rows", check_rows=check.rows))
+        return
+    raise click.ClickException(say("cli.ops.audit_trail_broken", check_reason=check.reason))
 
 
 @click.command("serve")
@@ -37,16 +54,37 @@ def serve(host, port, server_name, workers, threads, timeout):
     """
     app = current_app._get_current_object()
     if server_name == "waitress":
-        from waitress import serve as waitress_serve
-
-        click.echo(f"serving on http://{host}:{port} with waitress, {threads} threads")
-        waitress_serve(app, host=host, port=port, threads=threads, ident="bando138")
+        click.echo(say("cli.ops.serving_http_waitress_threads", host=host, port=port, threads=threads))
+        run_waitress(app, host=host, port=port, threads=threads)
         return
-    click.echo(f"serving on http://{host}:{port} with gunicorn, {workers} workers × {threads} threads")
+    click.echo(say("cli.ops.serving_http_gunicorn_workers", host=host, port=port, workers=workers, threads=threads))
     # Idle keep-alive connections stay open longer than a reader's pause between pages (gunicorn's 2 s
     # default closes them while a client may be sending on them: a connection reset) and than a proxy's.
     gunicorn_application(app, {"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                               "worker_class": "gthread", "timeout": timeout, "keepalive": KEEPALIVE_S}).run()
+                               "worker_class": "gthread", "timeout": timeout, "keepalive": KEEPALIVE_S,
+                               **gunicorn_log_options(app.config["LOG_LEVEL"])}).run()
+
+
+def gunicorn_log_options(level: str) -> dict:
+    """gunicorn's access log on standard output (Apache combined format plus the time taken) and its own messages at
+    the level of ours (``BANDO_LOG_LEVEL``)."""
+    from web.logs import GUNICORN_ACCESS_FORMAT
+
+    return {"accesslog": "-", "errorlog": "-", "access_log_format": GUNICORN_ACCESS_FORMAT,
+            "loglevel": level.lower()}
+
+
+def run_waitress(app, *, host: str, port: int, threads: int) -> None:
+    """waitress behind our access log (:class:`web.logs.AccessLog`).
+
+    Through ``create_server`` rather than ``waitress.serve``, whose ``logging.basicConfig()`` would add a
+    root handler and so print every line of ours a second time.
+    """
+    from waitress.server import create_server
+
+    from web.logs import AccessLog
+
+    create_server(AccessLog(app), host=host, port=port, threads=threads, ident="bando138").run()
 
 
 def gunicorn_application(app, options: dict):
@@ -81,8 +119,8 @@ def backup_command(destination):
     try:
         path = backup(current_app.config["DATABASE_URL"], destination)
     except BackupError as e:
-        raise click.ClickException(str(e)) from None
-    click.echo(f"backup written to {path}")
+        raise click.ClickException(worded(e)) from None
+    click.echo(say("cli.ops.backup_written", path=path))
 
 
 @click.command("restore")
@@ -94,10 +132,10 @@ def restore_command(source, yes):
     from store.backup import BackupError, restore
 
     if not yes:
-        raise click.ClickException("restore replaces all current data: add --yes to confirm")
+        raise click.ClickException(say("cli.ops.restore_replaces_all_current"))
     try:
         restore(current_app.config["DATABASE_URL"], source)
     except BackupError as e:
-        raise click.ClickException(str(e)) from None
+        raise click.ClickException(worded(e)) from None
     current_app.extensions["db"].dispose()
-    click.echo(f"database restored from {source}")
+    click.echo(say("cli.ops.database_restored_from", source=source))

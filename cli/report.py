@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from geo.errors import GeoInputError
+from cli import cli_language, say
 
 
 def register(app) -> None:
@@ -24,31 +25,33 @@ def register(app) -> None:
 def report_command(period_code, district, out_path):
     """Write the quarterly/annual report of the plan's targets as .docx or .xlsx.
 
-    Run as the system: sensitive (trafficking) cases are counted but never located.
+    Run as the system: sensitive (trafficking) cases are counted but never located. The file is worded in the
+    commands' language (CLI_LANGUAGE / BANDO_CLI_LANGUAGE, default vi).
     """
     from geo.periods import parse_period, scheme_from_config
-    from reports.content import build_report
+    from reports.content import build_report, log_delivered
     from reports.docx_report import write_docx
     from reports.xlsx_report import write_xlsx
     from store.boundaries import known_district_codes
 
     suffix = Path(out_path).suffix.lower()
     if suffix not in (".docx", ".xlsx"):
-        raise click.UsageError(f"--out {out_path!r} must end in .docx or .xlsx")
+        raise click.UsageError(say("cli.report.out_end_docx_xlsx", out_path=out_path))
     scheme = scheme_from_config(current_app.config)
     try:
         period = parse_period(period_code, scheme=scheme)
     except GeoInputError as e:
-        raise click.UsageError(f"--period: {e}") from None
+        raise click.UsageError(say("cli.report.period", e=e)) from None
     db = current_app.extensions["db"]
     session = db.Session()
     try:
         if district and district not in known_district_codes(session):
-            raise click.UsageError(f"--district {district!r} is not one of: "
-                                   f"{', '.join(sorted(known_district_codes(session)))}")
-        report = build_report(session, None, period, district_code=district, scheme=scheme)
+            raise click.UsageError(say("cli.report.district_one", district=district,
+                                       known_district_codes=', '.join(sorted(known_district_codes(session)))))
+        report = build_report(session, None, period, district_code=district, scheme=scheme, lang=cli_language())
     finally:
         session.close()
     (write_docx if suffix == ".docx" else write_xlsx)(report, out_path)
-    click.echo(f"{out_path}: {period.label_vi} ({period.dates_vi()}), "
-               f"{report.scope}, data version {report.data_version}")
+    log_delivered(report, file_format=suffix.lstrip("."), by="cli")
+    click.echo(say("cli.report.data_version", out_path=out_path, period_label=(period.label_vi, period.label_en),
+                   period=(period.dates_vi(), period.dates_en()), report_scope=report.scope, report_data_version=report.data_version))

@@ -25,6 +25,7 @@ import shapely
 
 from geo.crs import METRIC_CRS, WGS84
 from geo.errors import GeoInputError
+from translations import message
 
 #: Canonical commune fields -> default aliases tried (case-, diacritic- and punctuation-insensitively)
 #: when the file has no column of the canonical name. Shapefile's 10-character truncation of the
@@ -32,7 +33,7 @@ from geo.errors import GeoInputError
 COMMUNE_FIELDS: dict[str, tuple[str, ...]] = {
     "commune_code": ("ma_xa", "maxa", "ma_dvhc_xa", "ma_phuong_xa", "ward_code", "commune_id_gso", "ma"),
     "commune_name": ("ten_xa", "tenxa", "ten_dvhc_xa", "ten_phuong_xa", "ward_name", "ten"),
-    "commune_type": ("loai_xa", "cap_xa", "loai", "cap", "ward_type", "type"),
+    "commune_type": ("loai_xa", "loaixa", "cap_xa", "capxa", "loai", "cap", "ward_type", "type"),
     "district_code": ("ma_huyen", "mahuyen", "ma_dvhc_huyen", "ma_qh", "district_id_gso"),
     "district_name": ("ten_huyen", "tenhuyen", "ten_dvhc_huyen", "ten_qh"),
     "province_code": ("ma_tinh", "matinh", "ma_dvhc_tinh", "ma_tp"),
@@ -40,8 +41,10 @@ COMMUNE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 #: Fields that must be present (after mapping); ``commune_type`` is derived from the name prefix when
-#: absent, ``province_name`` is left empty when absent.
-REQUIRED_COMMUNE_FIELDS = ("commune_code", "commune_name", "district_code", "district_name", "province_code")
+#: absent, ``province_name`` is left empty when absent. The district fields come as a pair: a set without
+#: them has no district level (the structure from 01/07/2025), and its district columns stay empty.
+REQUIRED_COMMUNE_FIELDS = ("commune_code", "commune_name", "province_code")
+DISTRICT_FIELDS = ("district_code", "district_name")
 
 #: Zero-padded widths of GSO codes.
 CODE_WIDTHS = {"commune_code": 5, "district_code": 3, "province_code": 2}
@@ -75,6 +78,10 @@ class BoundarySet:
         Path or description of the file read.
     repairs : list of str
         One line per geometry repaired on load (empty when none was needed).
+    levels : tuple of str
+        ``("province", "district", "commune")``, or ``("province", "commune")`` for a set without districts.
+    effective_to : datetime.date or None
+        First day the set is no longer valid (exclusive); None while it is current.
     """
 
     communes: gpd.GeoDataFrame
@@ -82,6 +89,12 @@ class BoundarySet:
     effective_date: date
     source: str
     repairs: list[str] = field(default_factory=list)
+    levels: tuple[str, ...] = ("province", "district", "commune")
+    effective_to: date | None = None
+
+    @property
+    def has_districts(self) -> bool:
+        return "district" in self.levels
 
     @property
     def commune_codes(self) -> list[str]:
@@ -121,12 +134,13 @@ def resolve_fields(columns, schema: dict[str, tuple[str, ...]], field_map: dict 
     field_map = dict(field_map or {})
     unknown = sorted(set(field_map) - set(schema))
     if unknown:
-        raise GeoInputError(f"{argument} keys {unknown} are not fields; allowed: {', '.join(schema)}")
+        raise GeoInputError(message("geo.boundaries.keys_fields_allowed", argument=argument, unknown=unknown,
+                                    schema=', '.join(schema)))
     resolved: dict[str, str] = {}
     for canonical, column in field_map.items():
         if column not in columns:
-            raise GeoInputError(f"{argument}[{canonical!r}] = {column!r} is not a column of the file; "
-                                f"columns are: {', '.join(map(str, columns))}")
+            raise GeoInputError(message("geo.boundaries.column_file_columns", argument=argument,
+                                        canonical=canonical, column=column, columns=', '.join(map(str, columns))))
         resolved[canonical] = column
     by_fold: dict[str, str] = {}
     for column in columns:
@@ -157,8 +171,8 @@ def _pad_codes(values: pd.Series, width: int, fieldname: str) -> pd.Series:
     bad = padded[~padded.fillna("").str.fullmatch(rf"\d{{{width}}}")]
     if len(bad):
         shown = ", ".join(repr(v) for v in bad.head(5).tolist())
-        raise GeoInputError(f"{fieldname} must be a {width}-digit GSO code; got {shown}"
-                            f"{' …' if len(bad) > 5 else ''} ({len(bad)} value(s))")
+        raise GeoInputError(message("geo.boundaries.digit_gso_code_got", fieldname=fieldname, width=width,
+                                    shown=shown, value3=' …' if len(bad) > 5 else '', n_bad=len(bad)))
     return padded
 
 
@@ -177,19 +191,22 @@ def _normalise_commune_type(value, name) -> str:
     for commune_type in COMMUNE_TYPES:
         if folded == _fold(commune_type):
             return commune_type
-    mapping = {"commune": "xã", "ward": "phường", "township": "thị trấn", "town": "thị trấn"}
+    mapping = {"commune": "xã", "ward": "phường", "township": "thị trấn", "town": "thị trấn",
+               "x": "xã", "p": "phường", "tt": "thị trấn"}  # abbreviations of the LoaiXa column of office files
     if folded in mapping:
         return mapping[folded]
-    raise GeoInputError(f"commune_type {value!r} (commune {name!r}) is not one of: {', '.join(COMMUNE_TYPES)}")
+    raise GeoInputError(message("geo.boundaries.commune_type_commune_one", value=value, name=name,
+                                commune_types=', '.join(COMMUNE_TYPES)))
 
 
-def _read_with_fiona(path: Path, layer, crs) -> gpd.GeoDataFrame:
+def _read_with_fiona(path: Path, layer, crs, encoding: str | None = None, crs_option: str = "crs=") -> gpd.GeoDataFrame:
     import fiona
 
+    options = {"encoding": encoding} if encoding else {}
     try:
-        src = fiona.open(path, layer=layer) if layer is not None else fiona.open(path)
+        src = fiona.open(path, layer=layer, **options) if layer is not None else fiona.open(path, **options)
     except Exception as exc:  # fiona raises DriverError and friends; the user needs the file named
-        raise GeoInputError(f"path {str(path)!r} could not be read as GeoJSON, GeoPackage or Shapefile: {exc}")
+        raise GeoInputError(message("geo.boundaries.path_could_read_geojson", path=str(path), exc=exc))
     with src:
         file_crs = src.crs_wkt or None
         records = [
@@ -199,10 +216,9 @@ def _read_with_fiona(path: Path, layer, crs) -> gpd.GeoDataFrame:
         ]
     chosen = crs if crs is not None else file_crs
     if chosen is None:
-        raise GeoInputError(f"path {str(path)!r} has no CRS (.prj missing?); pass crs=, for example "
-                            "'EPSG:9210' (VN-2000 / TM-3 105°45') or 'EPSG:3405' (VN-2000 / UTM 48N)")
+        raise GeoInputError(message("geo.boundaries.path_crs_prj_missing", path=str(path), crs_option=crs_option))
     if not records:
-        raise GeoInputError(f"path {str(path)!r} holds no features; expected commune polygons")
+        raise GeoInputError(message("geo.boundaries.path_holds_features_expected", path=str(path)))
     return gpd.GeoDataFrame(records, geometry="geometry", crs=chosen)
 
 
@@ -225,7 +241,8 @@ def _repair_geometries(frame: gpd.GeoDataFrame) -> list[str]:
 
 
 def read_communes(path, *, field_map: dict | None = None, crs=None, layer=None, version: str = "2024",
-                  effective_date: date = date(2024, 1, 1)) -> BoundarySet:
+                  effective_date: date = date(2020, 1, 1), constants: dict | None = None,
+                  encoding: str | None = None, options: dict | None = None) -> BoundarySet:
     """Read and validate a commune polygon file of one province.
 
     Parameters
@@ -242,6 +259,14 @@ def read_communes(path, *, field_map: dict | None = None, crs=None, layer=None, 
         Layer of a multi-layer source (GeoPackage).
     version, effective_date :
         Label and first valid day of the administrative state the file describes.
+    constants : dict, optional
+        Fields the file has no column for, with one value for every commune, e.g.
+        ``{"province_code": "87"}``.
+    encoding : str, optional
+        Encoding of a shapefile's attribute table; without it and without a ``.cpg`` it is detected
+        (:func:`geo.boundary_intake.shapefile_encoding`). Names that look garbled are refused.
+    options : dict, optional
+        How messages name the arguments (:data:`geo.boundary_intake.CLI_OPTIONS` from the command line).
 
     Returns
     -------
@@ -260,71 +285,100 @@ def read_communes(path, *, field_map: dict | None = None, crs=None, layer=None, 
     reported with the GEOS validity reason. The reprojection to EPSG:4326 uses PROJ through pyproj; for
     VN-2000 the EPSG datum transformation (7-parameter Helmert, decision 05/2007/QĐ-BTNMT) applies.
     """
+    from geo import boundary_intake
+
     path = Path(path)
-    raw = _read_with_fiona(path, layer, crs)
+    options = options or boundary_intake.PYTHON_OPTIONS
+    text_encoding = boundary_intake.shapefile_encoding(path, encoding, options)
+    raw = _read_with_fiona(path, layer, crs, encoding="ISO-8859-1" if text_encoding else None,
+                           crs_option=options["crs"])
+    if text_encoding:
+        raw = boundary_intake.decode_latin1_columns(raw, text_encoding)
     columns = [c for c in raw.columns if c != "geometry"]
-    fields = resolve_fields(columns, COMMUNE_FIELDS, field_map)
-    missing = [f for f in REQUIRED_COMMUNE_FIELDS if f not in fields]
+    fields = resolve_fields(columns, COMMUNE_FIELDS, field_map, argument=options["field_map"].rstrip("="))
+    constant_values = boundary_intake.apply_constants(fields, constants or {}, options)
+    present = set(fields) | set(constant_values)
+    missing = [f for f in REQUIRED_COMMUNE_FIELDS if f not in present]
+    district_given = [f for f in DISTRICT_FIELDS if f in present]
+    if len(district_given) == 1:
+        missing.append(next(f for f in DISTRICT_FIELDS if f not in present))
     if missing:
+        if options is boundary_intake.PYTHON_OPTIONS:
+            how = f"Map them with field_map, e.g. field_map={{{missing[0]!r}: 'YOUR_COLUMN'}}"
+        else:
+            how = (f"Map a column with {options['field_map']} {missing[0]}=YOUR_COLUMN, or give one value for every "
+                   f"commune with {options['constants']} {missing[0]}=VALUE"
+                   + (" (e.g. --set province_code=87 for Đồng Tháp)" if missing[0] == "province_code" else ""))
         raise GeoInputError(
-            f"required field(s) {', '.join(missing)} not found in {path.name}; columns are: "
-            f"{', '.join(map(str, columns))}. Map them with field_map, e.g. "
-            f"field_map={{{missing[0]!r}: 'YOUR_COLUMN'}}")
+            message("geo.boundaries.required_field_s_found", missing=', '.join(missing), path_name=path.name,
+                    columns=', '.join(map(str, columns)), how=how))
 
     frame = gpd.GeoDataFrame(
-        {canonical: raw[column].to_numpy() for canonical, column in fields.items()},
+        {**{canonical: raw[column].to_numpy() for canonical, column in fields.items()},
+         **{canonical: [value] * len(raw) for canonical, value in constant_values.items()}},
         geometry=raw.geometry.values, crs=raw.crs)
+    has_districts = bool(district_given)
+    if not has_districts:
+        frame["district_code"] = ""
+        frame["district_name"] = ""
     for code_field, width in CODE_WIDTHS.items():
+        if code_field == "district_code" and not has_districts:
+            continue
         frame[code_field] = _pad_codes(frame[code_field], width, code_field)
     frame["commune_name"] = frame["commune_name"].map(lambda s: " ".join(str(s).split()))
     frame["district_name"] = frame["district_name"].map(lambda s: " ".join(str(s).split()))
     if "province_name" not in frame:
         frame["province_name"] = ""
     frame["province_name"] = frame["province_name"].fillna("").map(lambda s: " ".join(str(s).split()))
+    boundary_intake.check_names(frame, source=path.name, encoding=text_encoding, options=options)
     types = frame["commune_type"] if "commune_type" in frame else pd.Series([None] * len(frame))
     frame["commune_type"] = [_normalise_commune_type(t, n) for t, n in zip(types, frame["commune_name"])]
 
     duplicated = frame["commune_code"][frame["commune_code"].duplicated(keep=False)]
     if len(duplicated):
-        raise GeoInputError(f"commune_code must be unique; repeated: {', '.join(sorted(set(duplicated)))}")
+        raise GeoInputError(message("geo.boundaries.commune_code_unique_repeated",
+                                    duplicated=', '.join(sorted(set(duplicated)))))
     provinces = sorted(frame["province_code"].unique())
     if len(provinces) > 1:
         counts = frame["province_code"].value_counts().sort_index()
         listed = ", ".join(f"{code} ({n} communes)" for code, n in counts.items())
-        raise GeoInputError(f"province_code: the communes belong to {len(provinces)} provinces ({listed}); "
-                            "a boundary set holds one province")
+        raise GeoInputError(message("geo.boundaries.province_code_communes_belong", n_provinces=len(provinces),
+                                    listed=listed))
 
     empty = frame.geometry.isna() | frame.geometry.is_empty
     if empty.any():
         codes = ", ".join(frame.loc[empty, "commune_code"])
-        raise GeoInputError(f"geometry is empty or missing for commune(s) {codes}")
+        raise GeoInputError(message("geo.boundaries.geometry_empty_missing_commune", codes=codes))
     kinds = frame.geometry.geom_type
     not_polygon = ~kinds.isin(["Polygon", "MultiPolygon"])
     if not_polygon.any():
         listed = ", ".join(f"{c} ({k})" for c, k in zip(frame.loc[not_polygon, "commune_code"],
                                                        kinds[not_polygon]))
-        raise GeoInputError(f"geometry must be Polygon or MultiPolygon; got {listed}")
+        raise GeoInputError(message("geo.boundaries.geometry_polygon_multipolygon_got", listed=listed))
 
     repairs = _repair_geometries(frame)
     still_empty = frame.geometry.is_empty
     if still_empty.any():
         codes = ", ".join(frame.loc[still_empty, "commune_code"])
-        raise GeoInputError(f"geometry of commune(s) {codes} has no area left after make_valid")
+        raise GeoInputError(message("geo.boundaries.geometry_commune_s_area", codes=codes))
 
     frame = frame.to_crs(WGS84) if frame.crs.to_string() != WGS84 else frame
     minx, miny, maxx, maxy = frame.total_bounds
     vx0, vy0, vx1, vy1 = _VIETNAM_BOUNDS
     if not (vx0 <= minx and maxx <= vx1 and vy0 <= miny and maxy <= vy1):
-        raise GeoInputError(
-            f"crs: after reprojection to EPSG:4326 the communes lie at lon {minx:.3f}…{maxx:.3f}, "
-            f"lat {miny:.3f}…{maxy:.3f}, outside Viet Nam; the file's CRS ({raw.crs.name if raw.crs else None}) "
-            "is probably wrong — pass crs=, e.g. 'EPSG:9210' or 'EPSG:3405'")
+        bounds = message("geo.boundaries.lon_lat_range", minx=minx, maxx=maxx, miny=miny, maxy=maxy)
+        if crs is not None:
+            raise GeoInputError(message("geo.boundaries.outside_vietnam_given_crs", bounds=bounds,
+                                        option=options["crs"], crs_name=raw.crs.name if raw.crs else str(crs)))
+        raise GeoInputError(message("geo.boundaries.outside_vietnam_file_crs", bounds=bounds, option=options["crs"],
+                                    crs_name=raw.crs.name if raw.crs else "None"))
 
     ordered = ["commune_code", "commune_name", "commune_type", "district_code", "district_name",
                "province_code", "province_name", "geometry"]
     communes = frame[ordered].sort_values("commune_code").reset_index(drop=True)
+    levels = ("province", "district", "commune") if has_districts else ("province", "commune")
     return BoundarySet(communes=communes, version=str(version), effective_date=effective_date,
-                       source=str(path), repairs=repairs)
+                       source=str(path), repairs=repairs, levels=levels)
 
 
 def _communes_frame(communes) -> gpd.GeoDataFrame:
@@ -390,32 +444,32 @@ def read_population(path, *, field_map: dict | None = None, year: int = 2019,
         else:
             raw = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     except (OSError, ValueError) as exc:
-        raise GeoInputError(f"path {str(path)!r} could not be read as CSV or XLSX: {exc}")
+        raise GeoInputError(message("geo.boundaries.path_could_read_csv", path=str(path), exc=exc))
     fields = resolve_fields(raw.columns, POPULATION_FIELDS, field_map)
     missing = [f for f in POPULATION_FIELDS if f not in fields]
     if missing:
-        raise GeoInputError(f"required field(s) {', '.join(missing)} not found in {path.name}; columns are: "
-                            f"{', '.join(map(str, raw.columns))}. Map them with field_map")
+        raise GeoInputError(message("geo.boundaries.required_field_s_found_2", missing=', '.join(missing),
+                                    path_name=path.name, raw_columns=', '.join(map(str, raw.columns))))
     codes = _pad_codes(raw[fields["commune_code"]].str.strip(), 5, "commune_code")
     text = raw[fields["population"]].fillna("").str.strip().str.replace(r"[\s.,](?=\d{3}\b)", "", regex=True)
     numbers = pd.to_numeric(text, errors="coerce")
     bad = numbers.isna() | (numbers < 0) | (numbers != np.floor(numbers))
     if bad.any():
         shown = ", ".join(f"{c}: {v!r}" for c, v in zip(codes[bad].head(5), raw[fields["population"]][bad].head(5)))
-        raise GeoInputError(f"population must be a whole number ≥ 0; got {shown}"
-                            f"{' …' if bad.sum() > 5 else ''} ({int(bad.sum())} row(s))")
+        raise GeoInputError(message("geo.boundaries.population_whole_number_got", shown=shown,
+                                    value1=' …' if bad.sum() > 5 else '', bad=int(bad.sum())))
     duplicated = codes[codes.duplicated(keep=False)]
     if len(duplicated):
-        raise GeoInputError(f"commune_code must be unique in the population file; repeated: "
-                            f"{', '.join(sorted(set(duplicated)))}")
+        raise GeoInputError(message("geo.boundaries.commune_code_unique_population",
+                                    duplicated=', '.join(sorted(set(duplicated)))))
     result = pd.DataFrame({"commune_code": codes.to_numpy(), "population": numbers.astype("int64").to_numpy(),
                            "year": int(year)}).sort_values("commune_code").reset_index(drop=True)
     if boundaries is not None:
         known = set(_communes_frame(boundaries)["commune_code"])
         unknown = sorted(set(result["commune_code"]) - known)
         if unknown:
-            raise GeoInputError(f"commune_code: {len(unknown)} code(s) of the population file are not in the "
-                                f"boundary set: {', '.join(unknown[:10])}{' …' if len(unknown) > 10 else ''}")
+            raise GeoInputError(message("geo.boundaries.commune_code_code_s", n_unknown=len(unknown),
+                                        unknown=', '.join(unknown[:10]), value2=' …' if len(unknown) > 10 else ''))
         result.attrs["communes_without_population"] = sorted(known - set(result["commune_code"]))
     return result
 
@@ -443,9 +497,9 @@ def simplify_for_display(gdf: gpd.GeoDataFrame, tolerance_m: float) -> gpd.GeoDa
     ``preserve_topology=True`` (shared edges may then part slightly).
     """
     if not isinstance(tolerance_m, (int, float)) or not np.isfinite(tolerance_m) or tolerance_m <= 0:
-        raise GeoInputError(f"tolerance_m must be a positive number of metres; got {tolerance_m!r}")
+        raise GeoInputError(message("geo.boundaries.tolerance_m_positive_number", tolerance_m=tolerance_m))
     if gdf.crs is None:
-        raise GeoInputError("gdf has no CRS; cannot simplify in metres")
+        raise GeoInputError(message("geo.boundaries.gdf_crs_cannot_simplify"))
     metric = gdf.to_crs(METRIC_CRS)
     geoms = metric.geometry.values
     simplified = None

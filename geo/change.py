@@ -8,16 +8,18 @@ References
 ----------
 Conditional test for two Poisson counts: given n = c₀ + c₁, c₁ ~ Binomial(n, π) with
 π = RR·E₁ / (RR·E₁ + E₀) (Przyborowski & Wileński 1940; Breslow & Day 1987, §2.9). The interval for π is
-Clopper–Pearson (1934) and is mapped to the rate ratio RR = π/(1 − π) · E₀/E₁.
+Clopper–Pearson (1934) and is mapped to the rate ratio RR = π/(1 − π) · E₀/E₁
+(:func:`geo.exact_tests.rate_ratio_test`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from geo.errors import GeoInputError
+from geo.exact_tests import positive_exposures, rate_ratio_test, whole_counts
+from translations import message
 
 VERDICTS = ("clearly_met", "uncertain", "clearly_not_met", "no_data")
 VERDICT_LABELS_VI = {
@@ -67,23 +69,18 @@ class ChangeResult:
 
 
 def _counts(values, name):
-    v = np.asarray(values, dtype=float).ravel()
+    v = whole_counts(values, name).ravel()
     if v.size == 0:
-        raise GeoInputError(f"{name} is empty: no units to compare")
-    if not np.isfinite(v).all() or (v < 0).any() or (v != np.round(v)).any():
-        raise GeoInputError(f"{name} must be non-negative whole counts, got {v[~np.isfinite(v) | (v < 0) | (v != np.round(v))][:3]}")
+        raise GeoInputError(message("geo.change.empty_units_compare", name=name))
     return v
 
 
 def _exposure(values, n, name):
     if values is None:
         return np.ones(n)
-    e = np.broadcast_to(np.asarray(values, dtype=float).ravel(), (n,)) if np.size(values) in (1, n) else None
-    if e is None:
-        raise GeoInputError(f"{name} must be one number or one per unit ({n}), got {np.size(values)}")
-    if not np.isfinite(e).all() or (e <= 0).any():
-        raise GeoInputError(f"{name} must be positive (population or period length), got {e.min():g}")
-    return e.astype(float)
+    if np.size(values) not in (1, n):
+        raise GeoInputError(message("geo.change.one_number_one_per", name=name, n=n, np=np.size(values)))
+    return np.broadcast_to(positive_exposures(values, name).ravel(), (n,)).astype(float)
 
 
 def change_vs_baseline(baseline, current, *, baseline_exposure=None, current_exposure=None,
@@ -108,28 +105,18 @@ def change_vs_baseline(baseline, current, *, baseline_exposure=None, current_exp
     c0 = _counts(baseline, "baseline")
     c1 = _counts(current, "current")
     if c0.shape != c1.shape:
-        raise GeoInputError(f"baseline and current must have one count per unit, got {c0.size} and {c1.size}")
+        raise GeoInputError(message("geo.change.baseline_current_one_count", c0_size=c0.size, c1_size=c1.size))
     if not 0 <= target_reduction < 1:
-        raise GeoInputError(f"target_reduction must be a fraction in [0, 1), got {target_reduction!r}")
+        raise GeoInputError(message("geo.change.target_reduction_fraction_got", target_reduction=target_reduction))
     if not 0 < confidence < 1:
-        raise GeoInputError(f"confidence must lie between 0 and 1, got {confidence!r}")
+        raise GeoInputError(message("geo.change.confidence_lie_between_got", confidence=confidence))
     e0 = _exposure(baseline_exposure, c0.size, "baseline_exposure")
     e1 = _exposure(current_exposure, c0.size, "current_exposure")
     n = c0 + c1
-    alpha = 1.0 - confidence
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rr = (c1 / e1) / (c0 / e0)
+    test = rate_ratio_test(c1, c0, current_exposure=e1, baseline_exposure=e0, confidence=confidence)
+    rr, ci_low, ci_high, p_value = test.ratio, test.low, test.high, test.p_value
+    with np.errstate(invalid="ignore"):
         pct = np.where(c0 > 0, (rr - 1.0) * 100.0, np.nan)
-        pi_low = np.where(c1 > 0, stats.beta.ppf(alpha / 2, c1, n - c1 + 1), 0.0)
-        pi_high = np.where(c1 < n, stats.beta.ppf(1 - alpha / 2, c1 + 1, n - c1), 1.0)
-        scale = e0 / e1
-        ci_low = np.where(n > 0, pi_low / (1.0 - pi_low) * scale, np.nan)
-        ci_high = np.where(n > 0, np.where(pi_high < 1, pi_high / (1.0 - pi_high) * scale, np.inf), np.nan)
-    rr = np.where(n > 0, rr, np.nan)
-    p_value = np.array([
-        stats.binomtest(int(k), int(m), p0).pvalue if m > 0 else np.nan
-        for k, m, p0 in zip(c1, n, e1 / (e0 + e1))
-    ])
     bound = 1.0 - target_reduction
     verdict = np.where(n == 0, "no_data",
                        np.where(ci_high <= bound, "clearly_met",
@@ -163,7 +150,7 @@ def change_table(units, baseline, current, **options):
 
     frame = pd.DataFrame({"unit": np.asarray(units), "baseline": baseline, "current": current})
     if frame.empty:
-        raise GeoInputError("no units given")
+        raise GeoInputError(message("geo.change.units_given"))
     grouped = frame.groupby("unit", sort=True)[["baseline", "current"]].sum()
     result = change_vs_baseline(grouped["baseline"].to_numpy(), grouped["current"].to_numpy(), **options)
     return pd.DataFrame({
@@ -179,3 +166,72 @@ def change_table(units, baseline, current, **options):
         "target_met": result.target_met,
         "verdict": result.verdict,
     })
+
+
+STATUS_OF_VERDICT = {"clearly_met": "met", "clearly_not_met": "not_met", "uncertain": "uncertain",
+                     "no_data": "no_data"}
+NO_BASELINE = "no_baseline"  # status of a unit the baseline's records cannot reach (not compared)
+
+
+def change_by_unit(units, current_units, baseline_units, *, unit_col: str = "commune_code",
+                   group_col: str = "district_code", target_reduction: float = 0.05,
+                   confidence: float = 0.95, without_baseline=()) -> dict:
+    """Counts of two periods per unit, per group of units and in total, each with its change.
+
+    Parameters
+    ----------
+    units : DataFrame
+        One row per unit of the boundary set in view, with ``unit_col`` and ``group_col`` (communes and their
+        districts; the caller chooses the boundary set and its grouping).
+    current_units, baseline_units : array_like of str
+        The unit code of each incident of the period and of its baseline (the same calendar span of the
+        baseline year, :func:`geo.periods.like_for_like`). Codes outside ``units`` are not counted.
+    target_reduction, confidence : float
+        As :func:`change_vs_baseline`.
+    without_baseline : iterable of str
+        Units the baseline's records cannot reach (e.g. communes of old Tiền Giang for a baseline before
+        01/07/2025, :func:`geo.boundary_sets.units_without_records`): their row keeps both counts with status
+        ``no_baseline`` and no change, and they are left out of the groups and the total, so those compare
+        like with like.
+
+    Returns
+    -------
+    dict
+        ``units``, ``groups`` (DataFrames with ``unit``, ``count``, ``baseline_count``, ``change`` (a
+        fraction, NaN when the baseline is 0), ``low``, ``high`` (interval of the change; ``high`` inf when
+        the baseline is 0), ``status`` (``met``, ``not_met``, ``uncertain``, ``no_data``)) and ``total`` (one
+        row as a dict).
+
+    Notes
+    -----
+    Counts are compared as counts (equal exposures): the two spans hold the same calendar days.
+    """
+    import pandas as pd
+
+    for column in (unit_col, group_col):
+        if column not in units.columns:
+            raise GeoInputError(message("geo.change.units_lack_column_columns", column=column,
+                                        units_columns=list(units.columns)))
+    codes = units[unit_col].astype(str).to_numpy()
+    c1 = pd.Series(np.asarray(current_units, dtype=str)).value_counts().reindex(codes).fillna(0).to_numpy()
+    c0 = pd.Series(np.asarray(baseline_units, dtype=str)).value_counts().reindex(codes).fillna(0).to_numpy()
+
+    def frame(keys, baseline, current):
+        result = change_vs_baseline(baseline, current, target_reduction=target_reduction, confidence=confidence)
+        return pd.DataFrame({"unit": keys, "count": result.current.astype(int),
+                             "baseline_count": result.baseline.astype(int),
+                             "change": result.pct_change / 100.0, "low": result.ci_low - 1.0,
+                             "high": result.ci_high - 1.0,
+                             "status": [STATUS_OF_VERDICT[v] for v in result.verdict]})
+
+    per_unit = frame(codes, c0, c1)
+    unreached = np.isin(codes, np.asarray(sorted({str(c) for c in without_baseline}), dtype=str))
+    if unreached.any():
+        per_unit.loc[unreached, ["change", "low", "high"]] = np.nan
+        per_unit.loc[unreached, "status"] = NO_BASELINE
+        c0, c1 = np.where(unreached, 0, c0), np.where(unreached, 0, c1)
+    grouped = pd.DataFrame({"group": units[group_col].astype(str).to_numpy(), "c0": c0, "c1": c1})[~unreached]
+    grouped = grouped.groupby("group", sort=True)[["c0", "c1"]].sum()
+    per_group = frame(grouped.index.to_numpy(), grouped["c0"].to_numpy(), grouped["c1"].to_numpy())
+    total = frame(np.array(["total"]), np.array([c0.sum()]), np.array([c1.sum()])).iloc[0].to_dict()
+    return {"units": per_unit, "groups": per_group, "total": total}

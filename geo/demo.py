@@ -11,7 +11,8 @@ The same seed, boundaries and population always give the identical frame.
 """
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ import shapely
 from geo import taxonomy
 from geo.boundaries import BoundarySet
 from geo.errors import GeoInputError
+from translations import message
 
 DEMO_LABEL_VI = "Dữ liệu minh họa — không phải số liệu thật"
 DEMO_LABEL_EN = "Illustrative data — not real records"
@@ -35,6 +37,16 @@ BORDER_COMMUNES: dict[str, float] = {
     "29977": 4.8,  # Xã Thường Lạc (Hồng Ngự)
     "29959": 3.8,  # Xã Bình Thạnh (TP Hồng Ngự)
     "29965": 3.5,  # Xã Tân Hội (TP Hồng Ngự)
+}
+
+#: The communes of the 2025 set on the Prey Veng border and their length of border in km (PROVENANCE_2025 §1.3).
+BORDER_COMMUNES_2025: dict[str, float] = {
+    "29978": 11.06,  # Phường Thường Lạc
+    "29929": 10.15,  # Xã Tân Hộ Cơ
+    "29926": 7.45,   # Xã Tân Hồng
+    "29971": 7.24,   # Xã Thường Phước
+    "29938": 7.14,   # Xã Tân Thành
+    "29955": 6.84,   # Phường Hồng Ngự
 }
 
 #: First day of the lunar new year (Tết Nguyên Đán).
@@ -90,7 +102,7 @@ OUTPUT_COLUMNS = ["id", "occurred_at", "reported_at", "category", "severity", "c
 def _communes(communes):
     frame = communes.communes if isinstance(communes, BoundarySet) else communes
     if frame.crs is None or frame.crs.to_epsg() != 4326:
-        raise GeoInputError(f"communes must be in EPSG:4326; got {frame.crs}")
+        raise GeoInputError(message("geo.demo.communes_epsg_got", frame_crs=frame.crs))
     return frame.sort_values("commune_code").reset_index(drop=True)
 
 
@@ -194,7 +206,8 @@ def _scatter(polygon, centres, which, spread_deg, rng) -> tuple[np.ndarray, np.n
 
 def generate_demo_incidents(communes, population: pd.DataFrame | None = None, *, seed: int = 138,
                             start: date = date(2023, 1, 1), end: date = date(2025, 3, 31),
-                            border=None) -> pd.DataFrame:
+                            border=None, border_communes: dict[str, float] | None = None,
+                            general_per_year: float = GENERAL_PER_YEAR) -> pd.DataFrame:
     """Generate illustrative incidents in the incident-import schema.
 
     Parameters
@@ -210,6 +223,10 @@ def generate_demo_incidents(communes, population: pd.DataFrame | None = None, *,
     border : shapely geometry, optional
         The international border line (EPSG:4326). Border-corridor hotspots are placed next to it; without
         it, next to the province outline of each border commune.
+    border_communes : dict, optional
+        Code -> km of border of the communes on it (default :data:`BORDER_COMMUNES`, the 2024 set's).
+    general_per_year : float
+        Incidents per year of the general pattern over all the communes given (2023 level).
 
     Returns
     -------
@@ -229,7 +246,7 @@ def generate_demo_incidents(communes, population: pd.DataFrame | None = None, *,
     serious cases are all cleared); recent cases are still being handled.
     """
     if end < start:
-        raise GeoInputError(f"end {end} is before start {start}")
+        raise GeoInputError(message("geo.demo.end_before_start", end=end, start=start))
     frame = _communes(communes)
     n_communes = len(frame)
     codes = frame["commune_code"].astype(str).to_numpy()
@@ -251,7 +268,8 @@ def generate_demo_incidents(communes, population: pd.DataFrame | None = None, *,
     multiplier = trends["multiplier"].to_numpy()
     urban = np.array([URBAN_FACTOR.get(t, 1.0) for t in types])
     weight = residents * urban
-    base_per_day = GENERAL_PER_YEAR / 365.0 * weight / weight.sum() / season.mean()
+    border_communes = BORDER_COMMUNES if border_communes is None else border_communes
+    base_per_day = general_per_year / 365.0 * weight / weight.sum() / season.mean()
     years = _year_multiplier(days, multiplier)
     # Rescale so the province as a whole falls by PROVINCE_CHANGE_2024 whatever the communes drew.
     in_2024 = days.year == 2024
@@ -278,9 +296,9 @@ def generate_demo_incidents(communes, population: pd.DataFrame | None = None, *,
     general_category = np.array(categories, dtype=object)[np.minimum(general_category, len(categories) - 1)]
     records.append((general_commune, general_day, general_category))
 
-    border_idx = np.array([i for i, c in enumerate(codes) if c in BORDER_COMMUNES], dtype=np.int64)
+    border_idx = np.array([i for i, c in enumerate(codes) if c in border_communes], dtype=np.int64)
     if border_idx.size:
-        share = np.array([BORDER_COMMUNES[codes[i]] for i in border_idx])
+        share = np.array([border_communes[codes[i]] for i in border_idx])
         share = share / share.sum()
         day_weight = season * years[border_idx].mean(axis=0) / years[border_idx].mean()
         for category, per_year in BORDER_EXTRA_PER_YEAR.items():
@@ -336,7 +354,7 @@ def generate_demo_incidents(communes, population: pd.DataFrame | None = None, *,
         if rows.size == 0:
             continue
         polygon = frame.geometry.iloc[i]
-        near = _near_border_point(polygon, outline, border) if codes[i] in BORDER_COMMUNES else None
+        near = _near_border_point(polygon, outline, border) if codes[i] in border_communes else None
         centres = _hotspots(polygon, rng, int(rng.integers(2, 5)), near=near)
         spread_m = 150 if types[i] == "phường" else (250 if types[i] == "thị trấn" else 400)
         spread = spread_m / 110_000.0
@@ -366,3 +384,49 @@ def generate_demo_incidents(communes, population: pd.DataFrame | None = None, *,
     sequence = result.groupby(year).cumcount() + 1
     result.insert(0, "id", [f"{DEMO_ID_PREFIX}-{y}-{s:06d}" for y, s in zip(year, sequence)])
     return result[OUTPUT_COLUMNS]
+
+
+@dataclass(frozen=True)
+class DemoPhase:
+    """One stretch of the demo on one boundary set (the province changed on 01/07/2025).
+
+    ``general_per_year`` is the 2023-level yearly count of the general pattern over the set's communes.
+    """
+
+    communes: object
+    population: pd.DataFrame | None
+    start: date
+    end: date
+    border_communes: dict
+    general_per_year: float
+
+
+def generate_demo_timeline(phases, *, seed: int = 138, border=None) -> pd.DataFrame:
+    """Illustrative incidents over consecutive boundary sets, numbered as one series.
+
+    Each phase is drawn by :func:`generate_demo_incidents` with its own sub-seed, on its own communes and
+    population (so rates never mix populations of two sets); ids are ``DEMO-<year>-<6 digits>`` counted across
+    phases, so a year spanning the reform still has one unbroken numbering.
+    """
+    frames = []
+    for number, phase in enumerate(phases):
+        if phase.end < phase.start:
+            continue
+        frames.append(generate_demo_incidents(
+            phase.communes, phase.population, seed=seed if number == 0 else seed * 1000 + number,
+            start=phase.start, end=phase.end, border=border, border_communes=phase.border_communes,
+            general_per_year=phase.general_per_year))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=OUTPUT_COLUMNS)
+    result = pd.concat(frames, ignore_index=True)
+    result = result.sort_values(["occurred_at", "id"], kind="stable").reset_index(drop=True)
+    year = result["occurred_at"].dt.year
+    sequence = result.groupby(year).cumcount() + 1
+    result["id"] = [f"{DEMO_ID_PREFIX}-{y}-{s:06d}" for y, s in zip(year, sequence)]
+    return result[OUTPUT_COLUMNS]
+
+
+def last_full_month_end(today: date) -> date:
+    """The last day of the month before ``today``'s month: the demo runs up to there."""
+    return date(today.year, today.month, 1) - timedelta(days=1)

@@ -26,6 +26,8 @@ from datetime import date
 from typing import Iterable, Mapping
 
 from geo.errors import GeoInputError
+from translations import translate
+from translations import message
 
 # Status codes, from best to worst.
 DRUG_FREE = "drug_free"
@@ -65,7 +67,8 @@ class DrugIndicators:
         if name == "addicts_and_users":
             return float(self.addicts_and_users)
         if name not in INDICATOR_NAMES:
-            raise GeoInputError(f"indicator {name!r} is not one of: {', '.join(INDICATOR_NAMES + ('addicts_and_users',))}")
+            raise GeoInputError(message("geo.drug_rules.indicator_one", name=name,
+                                        indicator_names=', '.join(INDICATOR_NAMES + ('addicts_and_users',))))
         return float(getattr(self, name))
 
     @classmethod
@@ -73,7 +76,8 @@ class DrugIndicators:
         """Build from a form or JSON mapping; every count must be a whole number ≥ 0."""
         unknown = sorted(set(values) - set(INDICATOR_NAMES))
         if unknown:
-            raise GeoInputError(f"indicators {unknown} are not among: {', '.join(INDICATOR_NAMES)}")
+            raise GeoInputError(message("geo.drug_rules.indicators_among", unknown=unknown,
+                                        indicator_names=', '.join(INDICATOR_NAMES)))
         parsed = {}
         for name in INDICATOR_NAMES:
             raw = values.get(name)
@@ -85,12 +89,12 @@ class DrugIndicators:
             try:
                 number = float(raw)
             except (TypeError, ValueError):
-                raise GeoInputError(f"indicator {name!r} must be a number ≥ 0, got {raw!r}") from None
+                raise GeoInputError(message("geo.drug_rules.indicator_number_got", name=name, raw=raw)) from None
             if number < 0 or number != number:
-                raise GeoInputError(f"indicator {name!r} must be a number ≥ 0, got {raw!r}")
+                raise GeoInputError(message("geo.drug_rules.indicator_number_got", name=name, raw=raw))
             if name != "drug_crop_m2":
                 if number != int(number):
-                    raise GeoInputError(f"indicator {name!r} must be a whole number, got {raw!r}")
+                    raise GeoInputError(message("geo.drug_rules.indicator_whole_number_got", name=name, raw=raw))
                 number = int(number)
             parsed[name] = number
         return cls(**parsed)
@@ -124,6 +128,10 @@ class Criterion:
     label_vi: str
     minimums: Mapping[str, float]
     per_resident: bool = False
+    label_en: str = ""  # a rule set written by an office may have only its Vietnamese label
+
+    def label(self, lang: str = "vi") -> str:
+        return self.label_en if lang == "en" and self.label_en else self.label_vi
 
     def is_met(self, indicators: DrugIndicators) -> bool:
         for name, minimum in self.minimums.items():
@@ -171,7 +179,9 @@ class RuleSet:
             "effective_from": self.effective_from.isoformat(), "notes_vi": self.notes_vi,
             "levels": [{"status": lv.status, "min_met": lv.min_met, "unconfirmed": lv.unconfirmed,
                         "criteria": [{"code": c.code, "label_vi": c.label_vi, "minimums": dict(c.minimums),
-                                      "per_resident": c.per_resident} for c in lv.criteria]}
+                                      "per_resident": c.per_resident,
+                                      **({"label_en": c.label_en} if c.label_en else {})}
+                                     for c in lv.criteria]}
                        for lv in self.levels],
         }
 
@@ -182,26 +192,28 @@ class RuleSet:
             levels = []
             for lv in data["levels"]:
                 if lv["status"] not in (KEY_1, KEY_2, KEY_3):
-                    raise GeoInputError(f"level status {lv['status']!r} is not one of: {KEY_1}, {KEY_2}, {KEY_3}")
+                    raise GeoInputError(message("geo.drug_rules.level_status_one", lv=lv['status'], key_1=KEY_1,
+                                                key_2=KEY_2, key_3=KEY_3))
                 criteria = []
                 for c in lv["criteria"]:
                     minimums = {str(k): float(v) for k, v in dict(c["minimums"]).items()}
                     for name, value in minimums.items():
                         DrugIndicators().value(name)
                         if value < 0:
-                            raise GeoInputError(f"minimum of {name!r} must be ≥ 0, got {value!r}")
+                            raise GeoInputError(message("geo.drug_rules.minimum_got", name=name, value=value))
                     criteria.append(Criterion(str(c["code"]), str(c.get("label_vi", c["code"])), minimums,
-                                              bool(c.get("per_resident", False))))
+                                              bool(c.get("per_resident", False)), str(c.get("label_en", ""))))
                 min_met = int(lv["min_met"])
                 if not 1 <= min_met <= len(criteria):
-                    raise GeoInputError(f"min_met of {lv['status']} must be 1–{len(criteria)}, got {min_met}")
+                    raise GeoInputError(message("geo.drug_rules.min_met_got", lv=lv['status'],
+                                                n_criteria=len(criteria), min_met=min_met))
                 levels.append(Level(lv["status"], min_met, tuple(criteria), bool(lv.get("unconfirmed", False))))
             return cls(str(data["code"]), str(data["document_number"]), str(data.get("title_vi", "")),
                        date.fromisoformat(str(data["effective_from"])), tuple(levels), str(data.get("notes_vi", "")))
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, GeoInputError):
                 raise
-            raise GeoInputError(f"rule set {dict(data).get('code')!r} is malformed: {e}") from None
+            raise GeoInputError(message("geo.drug_rules.rule_set_malformed", dict=dict(data).get('code'), e=e)) from None
 
 
 @dataclass(frozen=True)
@@ -216,25 +228,30 @@ class Classification:
         return self.status in HAS_DRUGS
 
 
+def _criterion(code: str, key: str, minimums: dict, per_resident: bool = False, **params) -> Criterion:
+    """A criterion of a shipped rule set, labelled from the catalogs in both languages."""
+    return Criterion(code, translate(key, "vi", **params), minimums, per_resident, translate(key, "en", **params))
+
+
 def _criteria_2010(addicts: float, places: float, crop_m2: float) -> tuple[Criterion, ...]:
     return (
-        Criterion("addicts", f"≥ {addicts:g} người nghiện có hồ sơ", {"addicts": addicts}),
-        Criterion("places", f"≥ {places:g} tụ điểm sử dụng", {"drug_use_places": places}),
-        Criterion("crops", f"≥ {crop_m2:g} m² cây có chất ma túy", {"drug_crop_m2": crop_m2}),
+        _criterion("addicts", "drug.criterion.addicts", {"addicts": addicts}, n=f"{addicts:g}"),
+        _criterion("places", "drug.criterion.places", {"drug_use_places": places}, n=f"{places:g}"),
+        _criterion("crops", "drug.criterion.crop_area", {"drug_crop_m2": crop_m2}, m2=f"{crop_m2:g}"),
     )
 
 
 def _criteria_2025(share_users: float, places: float, share_offenders: float, plants: float,
                    crop_m2: float) -> tuple[Criterion, ...]:
     return (
-        Criterion("addicts_users_share", f"người nghiện + sử dụng ≥ {share_users * 100:g}% dân số",
-                  {"addicts_and_users": share_users}, per_resident=True),
-        Criterion("places", f"≥ {places:g} điểm tổ chức, chứa chấp sử dụng", {"drug_use_places": places}),
-        Criterion("offenders_share", f"đối tượng bị bắt ≥ {share_offenders * 100:g}% dân số",
-                  {"offenders_arrested": share_offenders}, per_resident=True),
-        Criterion("crops", f"≥ {plants:g} cây hoặc ≥ {crop_m2:g} m² cây có chất ma túy",
-                  {"drug_plants": plants, "drug_crop_m2": crop_m2}),
-        Criterion("route", "nằm trên tuyến ma túy", {"on_drug_route": 1}),
+        _criterion("addicts_users_share", "drug.criterion.users_share", {"addicts_and_users": share_users}, True,
+                   pct=f"{share_users * 100:g}"),
+        _criterion("places", "drug.criterion.organised_places", {"drug_use_places": places}, n=f"{places:g}"),
+        _criterion("offenders_share", "drug.criterion.offenders_share", {"offenders_arrested": share_offenders},
+                   True, pct=f"{share_offenders * 100:g}"),
+        _criterion("crops", "drug.criterion.plants_or_area", {"drug_plants": plants, "drug_crop_m2": crop_m2},
+                   n=f"{plants:g}", m2=f"{crop_m2:g}"),
+        _criterion("route", "drug.criterion.route", {"on_drug_route": 1}),
     )
 
 
@@ -287,12 +304,12 @@ def rule_set_in_force(on: date, rule_sets: Iterable[RuleSet] = DEFAULT_RULE_SETS
         When ``on`` is before every rule set.
     """
     if not isinstance(on, date):
-        raise GeoInputError(f"on must be a date, got {on!r}")
+        raise GeoInputError(message("geo.drug_rules.date_got", on=on))
     candidates = [r for r in rule_sets if r.effective_from <= on]
     if not candidates:
         first = min((r.effective_from for r in rule_sets), default=None)
-        raise GeoInputError(f"no drug classification rule set is in force on {on.isoformat()}; "
-                            f"the earliest starts {first.isoformat() if first else 'never'}")
+        raise GeoInputError(message("geo.drug_rules.drug_classification_rule_set", on=on.isoformat(),
+                                    first=first.isoformat() if first else 'never'))
     return max(candidates, key=lambda r: r.effective_from)
 
 
@@ -374,7 +391,8 @@ def compare_years(previous: Mapping[str, str], current: Mapping[str, str]) -> Ye
     for name, mapping in (("previous", previous), ("current", current)):
         bad = sorted({s for s in mapping.values() if s not in STATUSES})
         if bad:
-            raise GeoInputError(f"{name} holds statuses {bad}; allowed: {', '.join(STATUSES)}")
+            raise GeoInputError(message("geo.drug_rules.holds_statuses_allowed", name=name, bad=bad,
+                                        statuses=', '.join(STATUSES)))
     both = set(previous) & set(current)
     key = {KEY_1, KEY_2, KEY_3}
     return YearComparison(
@@ -390,3 +408,48 @@ def compare_years(previous: Mapping[str, str], current: Mapping[str, str]) -> Ye
         previous_key=sum(s in key for s in previous.values()),
         compared=len(both),
     )
+
+
+#: A population change from one year's record to the next beyond this share is flagged before saving.
+POPULATION_CHANGE_WARNING = 0.5
+
+
+def plausibility_warnings(indicators: DrugIndicators, previous: DrugIndicators | None = None) -> list[str]:
+    """Reasons to look twice at a commune's figures before saving them (Vietnamese, for the form).
+
+    Parameters
+    ----------
+    indicators : DrugIndicators
+        The figures entered.
+    previous : DrugIndicators, optional
+        The commune's record of the year before, when there is one.
+
+    Returns
+    -------
+    list of str
+        Empty when nothing looks wrong. Checked: no residents but people counted; addicts, users with
+        records or arrested offenders (alone or together) above the residents; the residents changed by
+        more than half since the previous year's record (:data:`POPULATION_CHANGE_WARNING`) — a typing slip
+        (an extra or missing zero) more often than a real change, and the 2025 shares are computed on it.
+    """
+    warnings = []
+    people = {"người nghiện": indicators.addicts, "người sử dụng có hồ sơ": indicators.users_with_records,
+              "đối tượng bị bắt": indicators.offenders_arrested}
+    residents = indicators.residents
+    if residents <= 0:
+        if any(people.values()):
+            warnings.append("Số dân bằng 0 nhưng có người được đếm: tỷ lệ trên dân số không tính được")
+    else:
+        for name, count in people.items():
+            if count > residents:
+                warnings.append(f"Số {name} ({count}) lớn hơn số dân ({residents})")
+        if indicators.addicts_and_users > residents and indicators.addicts <= residents \
+                and indicators.users_with_records <= residents:
+            warnings.append(f"Người nghiện cộng người sử dụng ({indicators.addicts_and_users}) lớn hơn số dân "
+                            f"({residents})")
+    if previous is not None and previous.residents > 0 and residents > 0:
+        change = residents / previous.residents - 1
+        if abs(change) > POPULATION_CHANGE_WARNING:
+            warnings.append(f"Số dân thay đổi {change * 100:+.0f}% so với năm trước ({previous.residents} → "
+                            f"{residents})".replace(".", ","))
+    return warnings

@@ -19,6 +19,7 @@ from geo.errors import GeoInputError
 from geo.gistar import gi_star
 from geo.mannkendall import mann_kendall_many
 from geo.weights import check_weights, with_self
+from translations import message
 
 PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic", "oscillating",
             "historical")
@@ -95,12 +96,12 @@ def time_step_index(dates, freq="month", start=None, end=None):
     import pandas as pd
 
     if freq not in FREQUENCIES:
-        raise GeoInputError(f"freq must be one of {FREQUENCIES}, got {freq!r}")
+        raise GeoInputError(message("geo.emerging.freq_one_got", frequencies=FREQUENCIES, freq=freq))
     stamps = pd.to_datetime(pd.Series(dates), errors="coerce")
     if stamps.size == 0:
-        raise GeoInputError("no dates given: cannot build time steps")
+        raise GeoInputError(message("geo.emerging.dates_given_cannot_build"))
     if stamps.isna().any():
-        raise GeoInputError(f"{int(stamps.isna().sum())} dates are missing or unreadable")
+        raise GeoInputError(message("geo.emerging.dates_missing_unreadable", stamps=int(stamps.isna().sum())))
     per_year = 12 if freq == "month" else 4
 
     def ordinal(t):
@@ -113,7 +114,7 @@ def time_step_index(dates, freq="month", start=None, end=None):
     first = ordinal(start) if start is not None else int(ordinals.min())
     last = ordinal(end) if end is not None else int(ordinals.max())
     if last < first:
-        raise GeoInputError(f"end ({end}) is before start ({start})")
+        raise GeoInputError(message("geo.emerging.end_before_start", end=end, start=start))
     index = ordinals - first
     index[(ordinals < first) | (ordinals > last)] = -1
     labels = []
@@ -133,13 +134,13 @@ def space_time_cube(cell_index, step_index, n_cells, n_steps, weights=None):
     cell_index = np.asarray(cell_index, dtype=np.int64).ravel()
     step_index = np.asarray(step_index, dtype=np.int64).ravel()
     if cell_index.shape != step_index.shape:
-        raise GeoInputError(f"cell_index and step_index must have the same length, got {cell_index.size} "
-                            f"and {step_index.size}")
+        raise GeoInputError(message("geo.emerging.cell_index_step_index", cell_index_size=cell_index.size,
+                                    step_index_size=step_index.size))
     if (cell_index >= n_cells).any() or (step_index >= n_steps).any():
-        raise GeoInputError("cell_index or step_index exceeds n_cells / n_steps")
+        raise GeoInputError(message("geo.emerging.cell_index_step_index_2"))
     ok = (cell_index >= 0) & (step_index >= 0)
     if not ok.any():
-        raise GeoInputError("no incident falls inside both the grid and the time range")
+        raise GeoInputError(message("geo.emerging.incident_falls_inside_both"))
     flat = cell_index[ok] * n_steps + step_index[ok]
     w = None if weights is None else np.asarray(weights, dtype=float).ravel()[ok]
     return np.bincount(flat, weights=w, minlength=n_cells * n_steps).reshape(n_cells, n_steps)
@@ -151,7 +152,7 @@ def space_time_weights(spatial_weights, n_steps, time_window=1):
     Rows and columns are ordered time-major: bin ``(location i, step t)`` is row ``t · n + i``.
     """
     if isinstance(time_window, bool) or not isinstance(time_window, (int, np.integer)) or time_window < 0:
-        raise GeoInputError(f"time_window must be a non-negative integer of steps, got {time_window!r}")
+        raise GeoInputError(message("geo.emerging.time_window_non_negative", time_window=time_window))
     w = sp.csr_matrix(spatial_weights, dtype=float)
     w = with_self((w > 0).astype(float))
     lag = sp.diags([np.ones(n_steps - d) for d in range(min(time_window, n_steps - 1) + 1)],
@@ -192,10 +193,11 @@ def classify_many(bins, trend, *, share=0.9):
     """
     bins = np.asarray(bins)
     if bins.ndim != 2:
-        raise GeoInputError(f"bins must be a 2-D array (locations × time steps), got {bins.ndim} dimension(s)")
+        raise GeoInputError(message("geo.emerging.bins_d_array_locations", bins_ndim=bins.ndim))
     trend = np.sign(np.asarray(trend, dtype=float)).astype(int).ravel()
     if trend.size != bins.shape[0]:
-        raise GeoInputError(f"trend must have one value per location ({bins.shape[0]}), got {trend.size}")
+        raise GeoInputError(message("geo.emerging.trend_one_value_per", bins_shape=bins.shape[0],
+                                    trend_size=trend.size))
     out = np.full(bins.shape[0], "no_pattern", dtype=object)
     for suffix, hot, cold, rising in (("cold", bins < 0, bins > 0, -trend), ("hot", bins > 0, bins < 0, trend)):
         _classify_side(out, suffix, hot, cold, rising, share)
@@ -257,10 +259,10 @@ def emerging_hotspots(cube, spatial_weights, *, time_window=1, fdr=True, alpha=0
     """
     cube = np.asarray(cube, dtype=float)
     if cube.ndim != 2:
-        raise GeoInputError(f"cube must be locations × time steps, got {cube.ndim} dimension(s)")
+        raise GeoInputError(message("geo.emerging.cube_locations_time_steps", cube_ndim=cube.ndim))
     n, steps = cube.shape
     if steps < min_steps:
-        raise GeoInputError(f"too few time steps: {steps}; emerging hot spot analysis needs at least {min_steps}")
+        raise GeoInputError(message("geo.emerging.too_few_time_steps", steps=steps, min_steps=min_steps))
     check_weights(spatial_weights, n)
     w = space_time_weights(spatial_weights, steps, time_window)
     gi = gi_star(cube.T.ravel(), w, fdr=fdr, min_units=min_units)

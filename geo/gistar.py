@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import math
+
 import numpy as np
-from scipy import stats
 
 from geo.errors import GeoInputError
 from geo.permutation import check_permutations, conditional_permutation_p
-from geo.weights import check_weights, with_self
+from translations import message
 
 MIN_UNITS = 30
 CONFIDENCE_LEVELS = ((3, 0.01), (2, 0.05), (1, 0.10))
@@ -56,17 +57,17 @@ def check_values(values, name="values", min_units=MIN_UNITS):
     """Return ``values`` as a finite float array with at least ``min_units`` entries and non-zero variance."""
     y = np.asarray(values, dtype=float).ravel()
     if y.size == 0:
-        raise GeoInputError(f"{name} is empty: no units to analyse")
+        raise GeoInputError(message("geo.gistar.empty_units_analyse", name=name))
     if y.size < min_units:
         raise GeoInputError(
-            f"too few units: {name} has {y.size} values, the statistic needs at least {min_units} "
-            f"(ArcGIS recommends 30 or more)"
+            message("geo.gistar.too_few_units_values", name=name, y_size=y.size, min_units=min_units)
         )
     if not np.isfinite(y).all():
-        raise GeoInputError(f"{name} contains NaN or infinite values ({int((~np.isfinite(y)).sum())} of them)")
+        raise GeoInputError(message("geo.gistar.contains_nan_infinite_values", name=name,
+                                    value1=int((~np.isfinite(y)).sum())))
     if np.ptp(y) == 0:
         raise GeoInputError(
-            f"{name} has zero variance (every unit has the value {y[0]:g}); there is no pattern to test"
+            message("geo.gistar.zero_variance_every_unit", name=name, y=y[0])
         )
     return y
 
@@ -102,6 +103,43 @@ def confidence_bins(z, p, *, fdr=False):
     return (bins * np.sign(np.where(valid, z, 0.0))).astype(np.int8)
 
 
+def two_sided_p(z):
+    """Two-sided p-value of standard normal scores: 2·Φ(−|z|) = erfc(|z| / √2) (Abramowitz & Stegun 7.1.2).
+
+    The C library's ``erfc`` (Python's :func:`math.erfc`), applied element-wise; NaN stays NaN. It is what
+    ``scipy.stats.norm.sf`` computes, to the last bits, without the second of start-up that importing
+    scipy's statistics costs a command-line run.
+    """
+    z = np.asarray(z, dtype=float)
+    return _ERFC(np.abs(z) / math.sqrt(2.0)).astype(float) if z.size else z.copy()
+
+
+_ERFC = np.frompyfunc(math.erfc, 1, 1)
+
+
+def gi_star_z(y, wy, w_sum, w_sq):
+    """Gi* z-scores from the values and each unit's neighbourhood sums (the unit itself included).
+
+    Parameters
+    ----------
+    y : ndarray, shape (n,)
+        Values.
+    wy, w_sum, w_sq : ndarray, shape (n,)
+        ``Σ_j w_ij y_j``, ``Σ_j w_ij`` and ``Σ_j w_ij²`` per unit.
+
+    Returns
+    -------
+    ndarray
+        z-scores (NaN where the neighbourhood has no variance); see :func:`gi_star`.
+    """
+    n = y.size
+    mean = y.mean()
+    s = y.std()
+    radicand = (n * w_sq - w_sum * w_sum) / (n - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (wy - mean * w_sum) / (s * np.sqrt(np.where(radicand > 0, radicand, np.nan)))
+
+
 def gi_star(values, weights, *, fdr=False, permutations=0, seed=None, min_units=MIN_UNITS) -> GiStarResult:
     """Getis-Ord Gi* z-scores, p-values and confidence bins.
 
@@ -134,6 +172,8 @@ def gi_star(values, weights, *, fdr=False, permutations=0, seed=None, min_units=
     ``G_Local(y, w, transform="B", star=True).Zs``. A unit whose neighbourhood is every unit has no
     variance: its z is NaN and its bin 0.
     """
+    from geo.weights import check_weights, with_self
+
     y = check_values(values, min_units=min_units)
     n = y.size
     w = check_weights(weights, n)
@@ -141,15 +181,11 @@ def gi_star(values, weights, *, fdr=False, permutations=0, seed=None, min_units=
     if (diagonal == 0).any():
         w = with_self(w, np.where(diagonal == 0, 1.0, diagonal))
     permutations = check_permutations(permutations)
-    mean = y.mean()
-    s = y.std()
     wy = w @ y
     w_sum = np.asarray(w.sum(axis=1)).ravel()
     w_sq = np.asarray(w.multiply(w).sum(axis=1)).ravel()
-    radicand = (n * w_sq - w_sum * w_sum) / (n - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        z = (wy - mean * w_sum) / (s * np.sqrt(np.where(radicand > 0, radicand, np.nan)))
-    p = 2.0 * stats.norm.sf(np.abs(z))
+    z = gi_star_z(y, wy, w_sum, w_sq)
+    p = two_sided_p(z)
     bins = confidence_bins(z, p, fdr=fdr)
     p_sim = None
     if permutations:
@@ -172,6 +208,57 @@ def gi_star(values, weights, *, fdr=False, permutations=0, seed=None, min_units=
             "fdr": bool(fdr),
             "permutations": permutations,
             "seed": seed,
+            "self_included": True,
+            "method": "Getis & Ord 1992; Ord & Getis 1995; ArcGIS Hot Spot Analysis",
+        },
+    )
+
+
+def gi_star_on_grid(grid, neighbours, values, *, fdr=False, min_units=MIN_UNITS) -> GiStarResult:
+    """Analytical Gi* on a grid with binary lattice neighbours, without a weights matrix.
+
+    Parameters
+    ----------
+    grid : geo.grid.Grid
+    neighbours : {"queen", "rook"} or float
+        Contiguity or a distance band in metres between cell centres.
+    values : array_like, shape (grid.n_cells,)
+    fdr : bool, default False
+    min_units : int, default 30
+
+    Returns
+    -------
+    GiStarResult
+        The same z, p and bins as :func:`gi_star` with the weights of :func:`geo.weights.grid_contiguity`
+        or :func:`geo.weights.grid_distance_band` (no permutations).
+
+    Notes
+    -----
+    With binary weights Σ_j w_ij² = Σ_j w_ij, and both and the lag Σ_j w_ij x_j come from
+    :func:`geo.weights.grid_neighbour_sums` (shifted copies of the lattice). The formula is the one of
+    :func:`gi_star`.
+    """
+    from geo.weights import grid_neighbour_sums
+
+    y = check_values(values, min_units=min_units)
+    if y.size != grid.n_cells:
+        raise GeoInputError(message("geo.gistar.values_one_value_per", grid_n_cells=grid.n_cells, y_size=y.size))
+    wy, cardinality = grid_neighbour_sums(grid, neighbours, y, include_self=True)
+    w_sum = cardinality.astype(float)
+    z = gi_star_z(y, wy, w_sum, w_sum)
+    p = two_sided_p(z)
+    return GiStarResult(
+        z=z,
+        p=p,
+        bin=confidence_bins(z, p, fdr=fdr),
+        n_neighbours=cardinality,
+        p_sim=None,
+        params={
+            "statistic": "gi_star",
+            "n": int(y.size),
+            "fdr": bool(fdr),
+            "permutations": 0,
+            "seed": None,
             "self_included": True,
             "method": "Getis & Ord 1992; Ord & Getis 1995; ArcGIS Hot Spot Analysis",
         },

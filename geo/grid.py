@@ -18,6 +18,7 @@ import shapely
 
 from geo.crs import METRIC_CRS, require_metres
 from geo.errors import GeoInputError
+from translations import message
 
 MAX_CELLS = 200_000
 GRID_KINDS = ("hex", "square")
@@ -116,9 +117,9 @@ def _check_cell_size(cell_size):
     try:
         cell_size = float(cell_size)
     except (TypeError, ValueError):
-        raise GeoInputError(f"cell_size must be a number of metres, got {cell_size!r}") from None
+        raise GeoInputError(message("geo.grid.cell_size_number_metres", cell_size=cell_size)) from None
     if not np.isfinite(cell_size) or cell_size <= 0:
-        raise GeoInputError(f"cell_size must be a positive number of metres, got {cell_size!r}")
+        raise GeoInputError(message("geo.grid.cell_size_positive_number", cell_size=cell_size))
     return cell_size
 
 
@@ -126,7 +127,11 @@ def _lattice_address(kind, s, origin, x, y):
     x = np.asarray(x, dtype=float) - origin[0]
     y = np.asarray(y, dtype=float) - origin[1]
     if kind == "square":
-        return np.floor(x / s).astype(np.int64), np.floor(y / s).astype(np.int64)
+        # In place on the fresh differences: a million points need no further temporaries.
+        for v in (x, y):
+            np.divide(v, s, out=v)
+            np.floor(v, out=v)
+        return x.astype(np.int64), y.astype(np.int64)
     # Pointy-top axial coordinates, then cube rounding (q + r + t = 0).
     r_frac = y / (s * SQRT3 / 2.0)
     q_frac = x / s - r_frac / 2.0
@@ -153,16 +158,74 @@ def _lattice_centre(kind, s, origin, col, row):
 
 
 def _cell_polygons(kind, s, cx, cy):
+    cx = np.asarray(cx, dtype=float)
+    cy = np.asarray(cy, dtype=float)
     if kind == "square":
         h = s / 2.0
-        return shapely.box(cx - h, cy - h, cx + h, cy + h)
-    radius = s / SQRT3
-    angles = np.deg2rad(30.0 + 60.0 * np.arange(6))
-    vx = cx[:, None] + radius * np.cos(angles)[None, :]
-    vy = cy[:, None] + radius * np.sin(angles)[None, :]
-    coords = np.stack([vx, vy], axis=-1)
-    coords = np.concatenate([coords, coords[:, :1, :]], axis=1)
-    return shapely.polygons(coords)
+        # shapely.box's ring order (counter-clockwise from the lower right corner).
+        dx = np.array([h, h, -h, -h, h])
+        dy = np.array([-h, h, h, -h, -h])
+    else:
+        radius = s / SQRT3
+        angles = np.deg2rad(30.0 + 60.0 * np.arange(6))
+        dx = np.r_[radius * np.cos(angles), radius * np.cos(angles[0])]
+        dy = np.r_[radius * np.sin(angles), radius * np.sin(angles[0])]
+    n, k = cx.size, dx.size
+    coords = np.empty((n, k, 2))
+    coords[:, :, 0] = cx[:, None] + dx[None, :]
+    coords[:, :, 1] = cy[:, None] + dy[None, :]
+    # One ragged array for GEOS (rings of k vertices, one ring per polygon): no per-polygon call.
+    return shapely.from_ragged_array(shapely.GeometryType.POLYGON, coords.reshape(-1, 2),
+                                     (np.arange(0, n * k + 1, k), np.arange(n + 1)))
+
+
+#: Lattice steps to the cells around a cell: the 8 around a square, the 6 around a hexagon (axial q, r).
+_RING = {
+    "square": [(dc, dr) for dc in (-1, 0, 1) for dr in (-1, 0, 1)],
+    "hex": [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1), (1, -1), (-1, 1)],
+}
+#: Side of the tiles the boundary is cut into for clipping, in cells.
+_CLIP_TILE_CELLS = 16
+
+
+def _cells_near_rings(kind, s, origin, boundary, cols, rows):
+    """Mask of the cells (lattice addresses ``cols``, ``rows``) that the boundary's rings may cross.
+
+    The rings are densified to vertices at most a quarter cell apart, so every point of a ring lies within
+    an eighth of a cell of a vertex; the cell holding that point is then the vertex's cell or one of the
+    cells around it. Every other cell is crossed by no ring: it lies wholly inside or wholly outside.
+    """
+    rings = shapely.segmentize(shapely.boundary(boundary), s / 4.0)
+    xy = shapely.get_coordinates(rings)
+    vc, vr = _lattice_address(kind, s, origin, xy[:, 0], xy[:, 1])
+    c0, r0 = int(cols.min()) - 1, int(rows.min()) - 1
+    width, height = int(cols.max()) - c0 + 2, int(rows.max()) - r0 + 2
+    near = np.zeros((height, width), dtype=bool)
+    for dc, dr in _RING[kind]:
+        c, r = vc + dc - c0, vr + dr - r0
+        inside = (c >= 0) & (c < width) & (r >= 0) & (r < height)
+        near[r[inside], c[inside]] = True
+    return near[rows - r0, cols - c0]
+
+
+def _clip_to_boundary(cells, cx, cy, boundary, s, reach, origin):
+    """``shapely.intersection(cells, boundary)``, each cell against the piece of the boundary around it.
+
+    The boundary is cut once into square tiles (grown by a cell's reach, so each cell lies in the grown
+    tile of its centre); a cell's intersection with that piece is its intersection with the whole boundary,
+    at the cost of the piece's vertices instead of the province's.
+    """
+    if cells.size == 0:
+        return cells
+    tile = s * _CLIP_TILE_CELLS
+    tx = np.floor((cx - origin[0]) / tile).astype(np.int64)
+    ty = np.floor((cy - origin[1]) / tile).astype(np.int64)
+    keys, which = np.unique(np.column_stack([tx, ty]), axis=0, return_inverse=True)
+    grow = reach + s
+    x0 = origin[0] + keys[:, 0] * tile - grow
+    y0 = origin[1] + keys[:, 1] * tile - grow
+    pieces = shapely.intersection(boundary, shapely.box(x0, y0, x0 + tile + 2 * grow, y0 + tile + 2 * grow))
+    return shapely.intersection(cells, pieces[which.ravel()])
 
 
 def _boundary_geometry(boundary):
@@ -175,11 +238,10 @@ def _boundary_geometry(boundary):
         boundary = shapely.box(*[float(v) for v in boundary])
     if not isinstance(boundary, shapely.Geometry):
         raise GeoInputError(
-            f"boundary must be a polygon in metres, a (xmin, ymin, xmax, ymax) tuple or a GeoDataFrame, "
-            f"got {type(boundary).__name__}"
+            message("geo.grid.boundary_polygon_metres_xmin", type_name=type(boundary).__name__)
         )
     if boundary.is_empty or boundary.area <= 0:
-        raise GeoInputError("boundary is empty or has no area; give the province or commune polygons")
+        raise GeoInputError(message("geo.grid.boundary_empty_area_give"))
     xmin, ymin, xmax, ymax = boundary.bounds
     require_metres([xmin, xmax], [ymin, ymax], what="boundary coordinates")
     return boundary
@@ -220,7 +282,7 @@ def make_grid(boundary, cell_size, kind="hex", *, clip=True, max_cells=MAX_CELLS
     ArcGIS *Generate Tessellation* does with an extent polygon.
     """
     if kind not in GRID_KINDS:
-        raise GeoInputError(f"kind must be one of {GRID_KINDS}, got {kind!r}")
+        raise GeoInputError(message("geo.grid.kind_one_got", grid_kinds=GRID_KINDS, kind=kind))
     s = _check_cell_size(cell_size)
     boundary = _boundary_geometry(boundary)
     xmin, ymin, xmax, ymax = boundary.bounds
@@ -241,9 +303,8 @@ def make_grid(boundary, cell_size, kind="hex", *, clip=True, max_cells=MAX_CELLS
     approx_cells = estimate_cell_count(boundary, s, kind)
     if approx_cells > max_cells or n_candidates > 4 * max_cells:
         raise GeoInputError(
-            f"cell_size={s:g} m gives about {approx_cells:,} cells over this area (more than max_cells="
-            f"{max_cells:,}); choose a larger cell size (at least "
-            f"{np.sqrt(boundary.area / max_cells * (1 if kind == 'square' else 2 / SQRT3)):.0f} m)"
+            message("geo.grid.cell_size_m_gives", s=s, approx_cells=approx_cells, max_cells=max_cells,
+                    np=np.sqrt(boundary.area / max_cells * (1 if kind == 'square' else 2 / SQRT3)))
         )
     cols, rows = np.meshgrid(np.arange(c0, c1 + 1), np.arange(r0, r1 + 1))
     cols = cols.ravel().astype(np.int64)
@@ -253,23 +314,35 @@ def make_grid(boundary, cell_size, kind="hex", *, clip=True, max_cells=MAX_CELLS
     reach = s / np.sqrt(2.0) if kind == "square" else s / SQRT3
     near = (cx >= xmin - reach) & (cx <= xmax + reach) & (cy >= ymin - reach) & (cy <= ymax + reach)
     cols, rows, cx, cy = cols[near], rows[near], cx[near], cy[near]
-    cells = _cell_polygons(kind, s, cx, cy)
 
     shapely.prepare(boundary)
-    inside = shapely.contains(boundary, cells)
-    edge = ~inside & shapely.intersects(boundary, cells)
+    # A cell the boundary's rings do not cross lies wholly inside or wholly outside: its centre decides.
+    # Only the cells near the rings get a polygon and the exact predicates.
+    doubt = _cells_near_rings(kind, s, origin, boundary, cols, rows)
+    keep = np.zeros(cols.size, dtype=bool)
+    clear = np.flatnonzero(~doubt)
+    keep[clear] = shapely.contains_xy(boundary, cx[clear], cy[clear])
+    doubt_idx = np.flatnonzero(doubt)
+    doubt_cells = _cell_polygons(kind, s, cx[doubt_idx], cy[doubt_idx])
+    inside = shapely.contains(boundary, doubt_cells)
+    edge = ~inside & shapely.intersects(boundary, doubt_cells)
     edge_idx = np.flatnonzero(edge)
-    clipped = shapely.intersection(cells[edge_idx], boundary)
+    clipped = _clip_to_boundary(doubt_cells[edge_idx], cx[doubt_idx[edge_idx]], cy[doubt_idx[edge_idx]], boundary,
+                                s, reach, origin)
     overlaps = shapely.area(clipped) > 1e-9 * s * s
-    keep = inside.copy()
-    keep[edge_idx[overlaps]] = True
-    if clip:
-        cells = cells.copy()
-        cells[edge_idx[overlaps]] = clipped[overlaps]
+    keep[doubt_idx[inside]] = True
+    keep[doubt_idx[edge_idx[overlaps]]] = True
     keep_idx = np.flatnonzero(keep)
     if keep_idx.size == 0:
-        raise GeoInputError("no grid cell overlaps the boundary; check the boundary and cell_size")
+        raise GeoInputError(message("geo.grid.grid_cell_overlaps_boundary"))
 
+    # Polygons of the cells kept (the clipped ones where they meet the boundary), in lattice order.
+    cells = _cell_polygons(kind, s, cx[keep_idx], cy[keep_idx])
+    position = np.full(keep.size, -1, dtype=np.int64)
+    position[keep_idx] = np.arange(keep_idx.size)
+    cut = doubt_idx[edge_idx[overlaps]]
+    if clip:
+        cells[position[cut]] = clipped[overlaps]
     cols, rows = cols[keep_idx], rows[keep_idx]
     col_min, row_min = int(cols.min()), int(rows.min())
     lookup = np.full((int(rows.max()) - row_min + 1, int(cols.max()) - col_min + 1), -1, dtype=np.int64)
@@ -282,7 +355,7 @@ def make_grid(boundary, cell_size, kind="hex", *, clip=True, max_cells=MAX_CELLS
         row=rows,
         x=cx[keep_idx],
         y=cy[keep_idx],
-        geometry=cells[keep_idx],
+        geometry=cells,
         lookup=lookup,
         col_min=col_min,
         row_min=row_min,
@@ -295,6 +368,8 @@ def cell_index_of(grid: Grid, col, row):
     row = np.asarray(row, dtype=np.int64) - grid.row_min
     n_rows, n_cols = grid.lookup.shape
     valid = (col >= 0) & (col < n_cols) & (row >= 0) & (row < n_rows)
+    if valid.all():  # a grid over the points' own hull: one gather, no masked copies of a million addresses
+        return grid.lookup[row, col]
     out = np.full(col.shape, -1, dtype=np.int64)
     out[valid] = grid.lookup[row[valid], col[valid]]
     return out
@@ -325,33 +400,33 @@ def bin_points(grid: Grid, x, y, weights=None, *, outside="ignore") -> BinnedPoi
     upper/right side (floor convention). Points in a boundary cell but outside the boundary itself count.
     """
     if outside not in ("ignore", "raise"):
-        raise GeoInputError(f"outside must be 'ignore' or 'raise', got {outside!r}")
+        raise GeoInputError(message("geo.grid.outside_ignore_raise_got", outside=outside))
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
     if x.shape != y.shape:
-        raise GeoInputError(f"x and y must have the same length, got {x.size} and {y.size}")
+        raise GeoInputError(message("geo.grid.x_y_same_length", x_size=x.size, y_size=y.size))
     if x.size == 0:
-        raise GeoInputError("no points to bin: x and y are empty")
+        raise GeoInputError(message("geo.grid.points_bin_x_y"))
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise GeoInputError("x and y contain NaN or infinite coordinates; drop or geocode those points first")
+        raise GeoInputError(message("geo.grid.x_y_contain_nan"))
     require_metres(x, y, what="point coordinates")
     if weights is not None:
         weights = np.asarray(weights, dtype=float).ravel()
         if weights.shape != x.shape:
-            raise GeoInputError(f"weights must have one value per point ({x.size}), got {weights.size}")
+            raise GeoInputError(message("geo.grid.weights_one_value_per", x_size=x.size, weights_size=weights.size))
         if not np.isfinite(weights).all():
-            raise GeoInputError("weights contain NaN or infinite values")
+            raise GeoInputError(message("geo.grid.weights_contain_nan_infinite"))
     col, row = grid.lattice_address(x, y)
     cell_index = cell_index_of(grid, col, row)
     inside = cell_index >= 0
     n_outside = int(x.size - np.count_nonzero(inside))
     if n_outside == x.size:
         raise GeoInputError(
-            f"all {x.size} points fall outside the grid (grid extent x {grid.x.min():.0f}–{grid.x.max():.0f}, "
-            f"y {grid.y.min():.0f}–{grid.y.max():.0f} m); check the CRS of the points"
+            message("geo.grid.all_points_fall_outside", x_size=x.size, grid_x=grid.x.min(), grid_x2=grid.x.max(),
+                    grid_y=grid.y.min(), grid_y2=grid.y.max())
         )
     if n_outside and outside == "raise":
-        raise GeoInputError(f"{n_outside} of {x.size} points fall outside the grid (outside='raise')")
+        raise GeoInputError(message("geo.grid.points_fall_outside_grid", n_outside=n_outside, x_size=x.size))
     if weights is None:
         counts = np.bincount(cell_index[inside], minlength=grid.n_cells)
     else:
@@ -409,29 +484,28 @@ def default_cell_size(x, y, *, method="arcgis", boundary=None, min_points=None) 
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
     if x.size == 0:
-        raise GeoInputError("no points: cannot choose a default cell size")
+        raise GeoInputError(message("geo.grid.points_cannot_choose_default"))
     require_metres(x, y, what="point coordinates")
     if min_points is None:
         min_points = 30 if boundary is not None else 60
     if x.size < min_points:
         raise GeoInputError(
-            f"too few incidents ({x.size}) to choose a cell size automatically; at least {min_points} are "
-            f"needed (ArcGIS Optimized Hot Spot Analysis) — give cell_size explicitly"
+            message("geo.grid.too_few_incidents_choose", x_size=x.size, min_points=min_points)
         )
     keep = ~locational_outliers(x, y)
     x, y = x[keep], y[keep]
     if method == "sfhotspot":
         short = min(np.ptp(x), np.ptp(y))
         if short <= 0:
-            raise GeoInputError("all incidents lie on one line or point; give cell_size explicitly")
+            raise GeoInputError(message("geo.grid.all_incidents_lie_one"))
         return float(short / 50.0)
     if method != "arcgis":
-        raise GeoInputError(f"method must be 'arcgis' or 'sfhotspot', got {method!r}")
+        raise GeoInputError(message("geo.grid.method_arcgis_sfhotspot_got", method=method))
     from scipy.spatial import cKDTree
 
     xy = np.unique(np.column_stack([x, y]), axis=0)
     if xy.shape[0] < 3:
-        raise GeoInputError("fewer than 3 distinct incident locations; give cell_size explicitly")
+        raise GeoInputError(message("geo.grid.fewer_than_distinct_incident"))
     dist, _ = cKDTree(xy).query(xy, k=2)
     nn = dist[:, 1]
     mean_nn, median_nn = float(nn.mean()), float(np.median(nn))

@@ -10,6 +10,7 @@ spreadsheet the row shown as ``row 1`` is therefore on sheet line 2. GeoJSON row
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 import unicodedata
@@ -22,12 +23,17 @@ from typing import NamedTuple
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
-from geo import taxonomy
+
+from geo import offences, taxonomy
 from geo.boundaries import BoundarySet, resolve_fields
 from geo.crs import METRIC_CRS, lonlat_to_metric
 from geo.errors import GeoInputError
+from geo.textencoding import CSV_DELIMITERS, csv_delimiter  # noqa: F401  (re-exported)
+from translations import Message, message
 
 ROW_NUMBERING = "data rows counted from 1; the header line is not counted (GeoJSON: feature number)"
 ROW_NUMBERING_VI = "số dòng tính từ dòng dữ liệu đầu tiên, không tính dòng tiêu đề (GeoJSON: số thứ tự đối tượng)"
@@ -50,10 +56,12 @@ INCIDENT_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 REQUIRED_INCIDENT_FIELDS = ("id", "occurred_at", "category", "severity", "case_status", "lon", "lat")
+#: Fields whose values repeat a few names or codes over the rows (read once per distinct value).
+FEW_DISTINCT_FIELDS = ("category", "severity", "case_status", "sensitive", "article", "clause", "district_code")
 
 #: Columns of :attr:`ValidationResult.valid`, in order.
 VALID_COLUMNS = ["row", "id", "occurred_at", "reported_at", "category", "severity", "case_status", "lon", "lat",
-                 "commune_code", "district_code", "sensitive", "description", "article", "clause"]
+                 "commune_code", "district_code", "sensitive", "description", "article", "clause", "boundary_set"]
 
 EARLIEST_DATE = pd.Timestamp("1990-01-01")
 LOCAL_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -67,6 +75,9 @@ class RowError:
     field: str
     value: str
     reason: str
+    #: The reason as a message id with its parameters, worded in the reader's language where shown
+    #: (``reason`` is its English wording, for the command line, the CSV report and grouping).
+    message: Message | None = field(default=None, compare=False)
 
 
 @dataclass
@@ -117,10 +128,11 @@ class CommuneLocator:
     def __init__(self, communes):
         frame = communes.communes if isinstance(communes, BoundarySet) else communes
         if frame.crs is None or frame.crs.to_epsg() != 4326:
-            raise GeoInputError(f"communes must be in EPSG:4326; got {frame.crs}")
+            raise GeoInputError(message("geo.incidents.communes_epsg_got", frame_crs=frame.crs))
         for column in ("commune_code", "commune_name"):
             if column not in frame.columns:
-                raise GeoInputError(f"communes lack the column {column!r}; columns are: {', '.join(frame.columns)}")
+                raise GeoInputError(message("geo.incidents.communes_lack_column_columns", column=column,
+                                            frame_columns=', '.join(frame.columns)))
         self.communes = frame.sort_values("commune_code").reset_index(drop=True)
         self.codes = self.communes["commune_code"].astype(str).to_numpy(dtype=object)
         self.names = self.communes["commune_name"].astype(str).to_numpy(dtype=object)
@@ -182,66 +194,472 @@ class CommuneLocator:
         return Assignment(codes, distance, names, index)
 
 
+class DatedLocator:
+    """Communes of several boundary sets, each deciding for the points dated within its validity.
+
+    The province outline follows the date: a point in old Tiền Giang dated before 01/07/2025 lies outside the
+    province of the set then in force, the same point dated after lies in a commune of the 2025 set.
+
+    Parameters
+    ----------
+    entries : list of (geo.boundary_sets.SetVersion, CommuneLocator)
+        One locator per set; the sets must not overlap.
+    """
+
+    def __init__(self, entries):
+        self.entries = sorted(entries, key=lambda e: e[0].effective_from)
+        if not self.entries:
+            raise GeoInputError(message("geo.incidents.boundary_set_loaded_run"))
+
+    @property
+    def first(self):
+        return self.entries[0][0]
+
+    def set_index(self, days) -> np.ndarray:
+        """Index into :attr:`entries` of the set in force on each day (NaT or uncovered: -1)."""
+        days = pd.to_datetime(pd.Series(days)).dt.normalize().to_numpy(dtype="datetime64[D]")
+        index = np.full(len(days), -1, dtype=np.int64)
+        for i, (version, _) in enumerate(self.entries):
+            start = np.datetime64(version.effective_from, "D")
+            inside = days >= start
+            if version.effective_to is not None:
+                inside &= days < np.datetime64(version.effective_to, "D")
+            index[inside & ~np.isnat(days)] = i
+        return index
+
+
 # --------------------------------------------------------------------------------------------- reading
 
-def read_incident_table(path, *, field_map: dict | None = None, sheet=0) -> pd.DataFrame:
-    """Read an incident file into a raw frame of strings, one row per record.
+#: Bounds of an incident file, checked before or while it is parsed, so that a crafted file (millions of
+#: rows, thousands of columns, a 50 MB cell, an XLSX whose XML inflates a thousandfold) is refused early
+#: instead of filling memory. A real file of the province is far inside them.
+MAX_ROWS = 1_000_000
+MAX_COLUMNS = 100
+MAX_CELL_CHARS = 10_000
+#: Inflated size of an XLSX's parts: the whole archive, and the shared-strings table openpyxl keeps in memory.
+MAX_XLSX_UNCOMPRESSED_BYTES = 2_000_000_000
+MAX_XLSX_SHARED_STRINGS_BYTES = 200_000_000
+
+
+def check_xlsx_archive(path: Path) -> None:
+    """Refuse an XLSX whose parts would inflate beyond the bounds (a zip bomb), before parsing any of it."""
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+    total = sum(m.file_size for m in members)
+    if total > MAX_XLSX_UNCOMPRESSED_BYTES:
+        raise GeoInputError(message("geo.incidents.path_workbook_inflates_bytes", path_name=path.name, total=total,
+                                    max_xlsx_uncompressed_bytes=MAX_XLSX_UNCOMPRESSED_BYTES))
+    shared = sum(m.file_size for m in members if m.filename.lower().endswith("sharedstrings.xml"))
+    if shared > MAX_XLSX_SHARED_STRINGS_BYTES:
+        raise GeoInputError(message("geo.incidents.path_workbook_s_shared", path_name=path.name, shared=shared,
+                                    max_xlsx_shared_strings_bytes=MAX_XLSX_SHARED_STRINGS_BYTES))
+
+
+def check_table_bounds(table, name: str, *, first_row: int = 1) -> None:
+    """Refuse a table (Arrow, or a frame of text) beyond :data:`MAX_ROWS`, :data:`MAX_COLUMNS` or
+    :data:`MAX_CELL_CHARS`; ``first_row`` numbers the table's first row (a batch of a longer file).
+
+    Notes
+    -----
+    The longest cell of each text column is found with Arrow's vectorised ``utf8_length`` kernel
+    (``pyarrow.compute``), so the check costs no Python object per cell.
+    """
+    if isinstance(table, pd.DataFrame):
+        table = pa.table({str(column): pa.array(table.iloc[:, position].astype(str).tolist(), pa.string())
+                          for position, column in enumerate(table.columns)})
+    if table.num_rows > MAX_ROWS:
+        raise GeoInputError(message("geo.incidents.path_more_than_rows", name=name, max_rows=MAX_ROWS))
+    if table.num_columns > MAX_COLUMNS:
+        raise GeoInputError(message("geo.incidents.path_columns_more_than", name=name, table_shape=table.num_columns,
+                                    max_columns=MAX_COLUMNS))
+    for column, values in zip(table.column_names, table.columns):
+        if not table.num_rows or not pa.types.is_string(values.type):
+            continue
+        lengths = pc.utf8_length(values)
+        longest = pc.max(lengths).as_py() or 0
+        if longest > MAX_CELL_CHARS:
+            row = pc.index(lengths, longest).as_py() + first_row
+            raise GeoInputError(message("geo.incidents.path_row_holds_cell", name=name, row=row, lengths=longest,
+                                        max_cell_chars=MAX_CELL_CHARS, column=str(column)[:40]))
+
+
+class IncidentFile:
+    """The cells of an incident file as an Arrow table, read once and handed out in chunks of rows.
+
+    Every cell is text (``""`` when empty) except ``lon``/``lat`` of a CSV whose column is wholly numeric
+    (float). Columns carry the canonical names of :data:`INCIDENT_FIELDS` where one was recognised; other
+    columns keep their names. Arrow holds a million rows of text in about the file's size, where one Python
+    string per cell would take several times that: the importer converts one chunk at a time
+    (:meth:`chunks`) to validate and write it, so the import's memory is the table plus one chunk.
+
+    Attributes
+    ----------
+    encoding, delimiter : str
+        How a CSV was read (codec name, separator); ``""`` for XLSX and GeoJSON.
+    """
+
+    def __init__(self, table: pa.Table, *, encoding: str = "", delimiter: str = ""):
+        self._table = table
+        self.encoding = encoding
+        self.delimiter = delimiter
+
+    @property
+    def table(self) -> pa.Table:
+        return self._table
+
+    def __len__(self) -> int:
+        return self._table.num_rows
+
+    def frame(self, start: int = 0, stop: int | None = None, *, fields_only: bool = False) -> pd.DataFrame:
+        """Rows ``start``..``stop`` as :func:`read_incident_table` returns them (``row`` numbered in the file).
+
+        ``fields_only`` leaves out the columns that are no incident field (validation never reads them).
+        """
+        stop = len(self) if stop is None else min(stop, len(self))
+        return _frame_of(self.table.slice(start, max(stop - start, 0)), start, fields_only=fields_only,
+                         encoding=self.encoding, delimiter=self.delimiter)
+
+    def chunks(self, rows: int):
+        """Frames of ``rows`` rows each (the last one shorter), in file order, with only the incident fields."""
+        for start in range(0, len(self), rows):
+            yield self.frame(start, start + rows, fields_only=True)
+
+    def first_rows_of_ids(self) -> np.ndarray | None:
+        """For each row, the row number of the first row holding its id (:func:`first_rows_of_ids`)."""
+        if "id" not in self.table.column_names:
+            return None
+        ids = self.table.column("id")
+        if not pa.types.is_string(ids.type):
+            return None
+        return first_rows_of_ids(ids)
+
+
+class StreamedCsvFile(IncidentFile):
+    """A UTF-8 CSV read from disk twice instead of held: once to check it and to keep its ids, once in chunks.
+
+    The first pass (on construction) applies every bound of :func:`check_table_bounds`, learns whether each
+    coordinate column is wholly numeric and keeps only the ``id`` column; the second (:meth:`chunks`) parses
+    the file again block by block. Arrow's parser reads a hundred megabytes a second, so the second parse
+    costs less than holding a million rows of text in memory during the whole import.
+    """
+
+    def __init__(self, path: Path, names: list[str], canonical: list[str], delimiter: str):
+        self.path, self.names, self.canonical = path, names, canonical
+        self.encoding, self.delimiter = "utf-8", delimiter
+        self._rows = 0
+        self._numeric = {name for name in ("lon", "lat") if name in canonical}
+        ids = []
+        for batch in self._batches():
+            check_table_bounds(batch, path.name, first_row=self._rows + 1)
+            self._rows += batch.num_rows
+            if self._rows > MAX_ROWS:
+                raise GeoInputError(message("geo.incidents.path_more_than_rows", name=path.name, max_rows=MAX_ROWS))
+            for name in list(self._numeric):
+                if not _castable_to_float(batch.column(name)):
+                    self._numeric.discard(name)
+            if "id" in canonical:
+                ids.append(batch.column("id"))
+        self._ids = pa.chunked_array(ids, pa.string()) if "id" in canonical else None
+
+    def _batches(self):
+        import pyarrow.csv as pacsv
+
+        reader = pacsv.open_csv(str(self.path), **_csv_options(self.names, self.delimiter))
+        for batch in reader:
+            yield _strip_initial_spaces(pa.Table.from_batches([batch]).rename_columns(self.canonical))
+
+    @property
+    def table(self) -> pa.Table:
+        """The whole file as one table (for :func:`read_incident_table`; an import streams it instead)."""
+        parts = [_numeric_coordinates(batch, self._numeric) for batch in self._batches()]
+        schema = parts[0].schema if parts else pa.schema([(name, pa.string()) for name in self.canonical])
+        return pa.concat_tables(parts) if parts else schema.empty_table()
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def frame(self, start: int = 0, stop: int | None = None, *, fields_only: bool = False) -> pd.DataFrame:
+        stop = len(self) if stop is None else min(stop, len(self))
+        return _frame_of(self.table.slice(start, max(stop - start, 0)), start, fields_only=fields_only,
+                         encoding=self.encoding, delimiter=self.delimiter)
+
+    def chunks(self, rows: int):
+        pending: list[pa.Table] = []
+        held = start = 0
+        keep = [name for name in self.canonical if name in INCIDENT_FIELDS]
+        for batch in self._batches():
+            pending.append(_numeric_coordinates(batch.select(keep), self._numeric))
+            held += batch.num_rows
+            while held >= rows:
+                buffer = pa.concat_tables(pending)
+                yield _frame_of(buffer.slice(0, rows), start, fields_only=True, encoding=self.encoding,
+                                delimiter=self.delimiter)
+                start, held = start + rows, held - rows
+                pending = [buffer.slice(rows)] if held else []
+        if held:
+            yield _frame_of(pa.concat_tables(pending), start, fields_only=True, encoding=self.encoding,
+                            delimiter=self.delimiter)
+
+    def first_rows_of_ids(self) -> np.ndarray | None:
+        return None if self._ids is None else first_rows_of_ids(self._ids)
+
+
+def _frame_of(part: pa.Table, start: int, *, fields_only: bool, encoding: str, delimiter: str) -> pd.DataFrame:
+    data: dict = {"row": np.arange(start + 1, start + part.num_rows + 1, dtype=np.int64)}
+    for name, column in zip(part.column_names, part.columns):
+        if fields_only and name not in INCIDENT_FIELDS:
+            continue
+        # Object arrays of str, as validation reads them (no Arrow-backed str dtype: pandas would turn
+        # every cell back into a Python string at each access).
+        values = column.to_numpy()
+        data[name] = pd.Series(values, dtype=object if values.dtype == object else values.dtype, copy=False)
+    frame = pd.DataFrame(data)
+    frame.attrs.update(encoding=encoding, delimiter=delimiter)
+    return frame
+
+
+def first_rows_of_ids(ids) -> np.ndarray:
+    """The row number (from 1) of the first occurrence of each row's id, in file order.
+
+    Parameters
+    ----------
+    ids : pyarrow string array or array-like of str
+        One id per row, as validation reads them.
+
+    Returns
+    -------
+    ndarray of int64
+        ``first[i] == i + 1`` for the first row of an id; a later row with the same id holds that first row.
+
+    Notes
+    -----
+    The ids are dictionary-encoded (Arrow's ``dictionary_encode``, or ``pandas.factorize``), which numbers
+    distinct values in order of first appearance; a row is then an id's first exactly where its code exceeds
+    every earlier code, so the first rows come from one running maximum, without a Python object per row.
+    This lets an import validate a file in chunks and still find an id repeated across chunks.
+    """
+    if isinstance(ids, (pa.Array, pa.ChunkedArray)):
+        # One array, one hash table (encoding chunk by chunk, then unifying the dictionaries, is far slower).
+        whole = ids.combine_chunks() if isinstance(ids, pa.ChunkedArray) else ids
+        codes = pc.dictionary_encode(whole).indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        del whole
+    else:
+        codes, _ = pd.factorize(np.asarray(ids, dtype=object))
+    if not codes.size:
+        return np.zeros(0, dtype=np.int64)
+    new = codes > np.concatenate(([-1], np.maximum.accumulate(codes)[:-1]))
+    first_position = np.flatnonzero(new)  # first_position[c]: where code c first appears
+    return first_position[codes] + 1
+
+
+def read_incident_file(path, *, field_map: dict | None = None, sheet=0,
+                       encoding: str | None = None) -> IncidentFile:
+    """Read an incident file into an :class:`IncidentFile` (its cells as Arrow text columns).
 
     Parameters
     ----------
     path : str or Path
-        ``.csv`` (UTF-8 with or without BOM), ``.xlsx`` (first sheet unless ``sheet``) or
-        ``.geojson``/``.json`` (Point features; coordinates become ``lon``/``lat``).
+        ``.csv`` (comma, semicolon, tab or ``|`` separated, detected from the header line; UTF-8 with or
+        without BOM, or Windows-1258, detected by :func:`geo.textencoding.decode_vietnamese`), ``.xlsx``
+        (first sheet unless ``sheet``) or ``.geojson``/``.json`` (Point features; coordinates become
+        ``lon``/``lat``).
     field_map : dict, optional
         Canonical field -> the file's column, for columns the aliases of :data:`INCIDENT_FIELDS` miss.
+    encoding : str, optional
+        Encoding of a CSV file, instead of detecting it.
+
+    Raises
+    ------
+    GeoInputError
+        The file cannot be read, or is beyond :data:`MAX_ROWS`, :data:`MAX_COLUMNS`, :data:`MAX_CELL_CHARS`
+        (XLSX: the archive bounds of :func:`check_xlsx_archive` too).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    read_as: dict = {}
+    try:
+        if suffix in (".csv", ".txt"):
+            table = _read_csv(path, encoding, read_as, field_map)
+            if isinstance(table, StreamedCsvFile):
+                return table
+        elif suffix in (".xlsx", ".xlsm"):
+            table = _read_xlsx(path, sheet)
+        elif suffix in (".geojson", ".json"):
+            table = _read_geojson(path)
+        else:
+            raise GeoInputError(message("geo.incidents.path_extension_one_csv", path_name=path.name,
+                                        suffix=suffix or '(none)'))
+    except GeoInputError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise GeoInputError(message("geo.incidents.path_utf_text_byte", path_name=path.name, exc_reason=exc.reason,
+                                    exc_start=exc.start))
+    except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
+        # BadZipFile: an .xlsx that is not a zip archive (openpyxl lets it through unconverted);
+        # pyarrow's ArrowInvalid (a CSV line with too many fields) is a ValueError
+        raise GeoInputError(message("geo.incidents.path_could_read", path_name=path.name,
+                                    suffix=suffix.lstrip('.').upper(), exc=exc))
+    check_table_bounds(table, path.name)
+    table = _canonical_columns(table, field_map)
+    if suffix in (".csv", ".txt"):
+        table = _numeric_coordinates(table, {"lon", "lat"})
+    # Arrow's allocator keeps the blocks freed while parsing for reuse; the import has no further use for them.
+    pa.default_memory_pool().release_unused()
+    return IncidentFile(table, **read_as)
+
+
+def read_incident_table(path, *, field_map: dict | None = None, sheet=0, encoding: str | None = None) -> pd.DataFrame:
+    """Read an incident file into a raw frame of strings, one row per record.
+
+    The whole file as one frame (:func:`read_incident_file` reads it as Arrow columns, which the importer
+    converts chunk by chunk instead); parameters as there.
 
     Returns
     -------
     DataFrame
         Column ``row`` (int, :data:`ROW_NUMBERING`) and one string column per field found, renamed to
-        the canonical names; empty cells are ``""``. Unknown columns are kept as they are.
+        the canonical names; empty cells are ``""``. Unknown columns are kept as they are. For a CSV,
+        ``attrs["encoding"]`` (codec name, e.g. ``"cp1258"``) and ``attrs["delimiter"]`` say how it was read.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
+    return read_incident_file(path, field_map=field_map, sheet=sheet, encoding=encoding).frame()
+
+
+#: Bytes of a CSV decoded at a time while checking that it is UTF-8 in Unicode normal form C.
+_SCAN_BYTES = 4 * 2**20
+
+
+def _utf8_nfc_on_disk(path: Path) -> bool:
+    """Whether the file's bytes are UTF-8 text already in NFC, checked piece by piece (never whole in memory).
+
+    Pieces end at a newline byte, which is never inside a UTF-8 sequence nor inside a combining sequence,
+    so each piece decodes and normalises on its own exactly as the whole text would.
+    """
+    with open(path, "rb") as handle:
+        carry = b""
+        while True:
+            block = handle.read(_SCAN_BYTES)
+            data = carry + block
+            if not block:
+                piece, carry = data, b""
+            else:
+                cut = data.rfind(b"\n") + 1
+                piece, carry = (data[:cut], data[cut:]) if cut else (b"", data)
+            if piece:
+                try:
+                    text = piece.decode("utf-8")
+                except UnicodeDecodeError:
+                    return False
+                if not unicodedata.is_normalized("NFC", text):
+                    return False
+            if not block:
+                return True
+
+
+def _header_names(header_line: str, delimiter: str) -> list[str]:
+    """Column names as pandas' ``read_csv`` gives them: stripped by the caller later, ``Unnamed: i`` for an
+    empty one, a repeated name suffixed ``.1``, ``.2`` …"""
+    import csv
+
+    cells = next(csv.reader([header_line], delimiter=delimiter, skipinitialspace=True), [])
+    return _unique_names([cell if cell != "" else f"Unnamed: {position}" for position, cell in enumerate(cells)])
+
+
+def _csv_options(names: list[str], delimiter: str) -> dict:
+    import pyarrow.csv as pacsv
+
+    return dict(
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=2**20, use_threads=False),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
+        # Text everywhere: ids like "007" keep their zeros; empty cells are "" (never null).
+        convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in names},
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+
+
+def _strip_initial_spaces(table: pa.Table) -> pa.Table:
+    """As pandas' ``skipinitialspace``: spaces after a separator are not part of the value (a column is copied
+    only when one of its cells starts with a space)."""
+    for position, column in enumerate(table.columns):
+        if table.num_rows and pc.any(pc.starts_with(column, " ")).as_py():
+            table = table.set_column(position, table.column_names[position], pc.utf8_ltrim(column, characters=" "))
+    return table
+
+
+def _castable_to_float(column) -> bool:
     try:
-        if suffix in (".csv", ".txt"):
-            raw = _read_csv(path, field_map)
-        elif suffix in (".xlsx", ".xlsm"):
-            raw = _read_xlsx(path, sheet)
-        elif suffix in (".geojson", ".json"):
-            raw = _read_geojson(path)
-        else:
-            raise GeoInputError(f"path {path.name!r}: the extension {suffix or '(none)'!r} is not one of: "
-                                ".csv, .xlsx, .geojson")
-    except GeoInputError:
-        raise
-    except UnicodeDecodeError as exc:
-        raise GeoInputError(f"path {path.name!r} is not UTF-8 text ({exc.reason} at byte {exc.start}); "
-                            "save the CSV as UTF-8")
-    except (OSError, ValueError, KeyError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
-        # BadZipFile: an .xlsx that is not a zip archive (openpyxl lets it through unconverted)
-        raise GeoInputError(f"path {path.name!r} could not be read as {suffix.lstrip('.').upper()}: {exc}")
-    return _canonical_columns(raw, field_map)
+        pc.cast(column, pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return False
+    return True
 
 
-def _read_csv(path: Path, field_map) -> pd.DataFrame:
-    header = pd.read_csv(path, nrows=0, encoding="utf-8-sig").columns
-    fields = resolve_fields([str(c).strip() for c in header], INCIDENT_FIELDS, field_map)
-    numeric = {fields.get("lon"), fields.get("lat")} - {None}
-    # Text everywhere (ids like "007" keep their zeros) except the coordinates, which the C parser reads
-    # as floats when the whole column is numeric; a column with a bad value stays text and is checked.
-    dtypes = {column: str for column in header if str(column).strip() not in numeric}
-    return pd.read_csv(path, dtype=dtypes, keep_default_na=False, encoding="utf-8-sig", skipinitialspace=True)
+def _read_csv(path: Path, encoding, read_as: dict, field_map=None):
+    import pyarrow.csv as pacsv
+
+    from geo.textencoding import decode_vietnamese
+
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if encoding is None and not head.startswith(b"\xef\xbb\xbf") and _utf8_nfc_on_disk(path):
+        # The common case: Arrow's reader parses the file from disk, twice, with no copy of it in memory.
+        with open(path, "rb") as handle:
+            header_line = handle.readline().decode("utf-8").rstrip("\r\n")
+        delimiter = csv_delimiter(header_line)
+        names = _header_names(header_line, delimiter)
+        if not names:
+            raise GeoInputError(message("geo.incidents.path_csv_empty", path_name=path.name))
+        if len(names) > MAX_COLUMNS:
+            raise GeoInputError(message("geo.incidents.path_columns_more_than", name=path.name,
+                                        table_shape=len(names), max_columns=MAX_COLUMNS))
+        canonical = _canonical_names(names, field_map)
+        return StreamedCsvFile(path, names, canonical, delimiter)
+    text, codec = decode_vietnamese(path.read_bytes(), encoding, what=f"path {path.name!r}",
+                                    argument="--encoding")
+    header_line = text.split("\n", 1)[0]
+    source = io.BytesIO(text.encode("utf-8"))
+    del text
+    header_line = header_line.lstrip("\ufeff").rstrip("\r\n")
+    delimiter = csv_delimiter(header_line)
+    read_as.update(encoding=codec, delimiter=delimiter)
+    names = _header_names(header_line, delimiter)
+    if not names:
+        raise GeoInputError(message("geo.incidents.path_csv_empty", path_name=path.name))
+    reader = pacsv.open_csv(source, **_csv_options(names, delimiter))
+    batches, rows = [], 0
+    for batch in reader:  # streamed, so a file beyond the row bound stops being read at the bound
+        rows += batch.num_rows
+        if rows > MAX_ROWS:
+            raise GeoInputError(message("geo.incidents.path_more_than_rows", name=path.name, max_rows=MAX_ROWS))
+        batches.append(batch)
+    table = pa.Table.from_batches(batches, schema=reader.schema)
+    del batches, reader
+    return _strip_initial_spaces(table)
 
 
-def _canonical_columns(raw: pd.DataFrame, field_map) -> pd.DataFrame:
-    raw.columns = [str(c).strip() for c in raw.columns]
-    if "row" in raw.columns:
-        raw = raw.rename(columns={"row": "source_row"})
-    fields = resolve_fields([c for c in raw.columns if c != "row"], INCIDENT_FIELDS, field_map)
-    renamed = raw.rename(columns={column: canonical for canonical, column in fields.items()})
-    renamed.insert(0, "row", np.arange(1, len(renamed) + 1))
-    return renamed
+def _numeric_coordinates(table: pa.Table, numeric) -> pa.Table:
+    """The columns of ``numeric`` (``lon``/``lat``) as floats when every cell is a number (else left as text,
+    checked cell by cell by validation): the float cast is Arrow's, vectorised and correctly rounded."""
+    for name in ("lon", "lat"):
+        if name not in table.column_names or name not in numeric:
+            continue
+        try:
+            numbers = pc.cast(table.column(name), pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        table = table.set_column(table.column_names.index(name), name, numbers)
+    return table
+
+
+def _canonical_columns(table: pa.Table, field_map) -> pa.Table:
+    return table.rename_columns(_canonical_names(table.column_names, field_map))
+
+
+def _canonical_names(names, field_map) -> list[str]:
+    """The file's column names stripped, each recognised field renamed to its canonical name."""
+    names = [str(c).strip() for c in names]
+    names = ["source_row" if name == "row" else name for name in names]
+    fields = resolve_fields(names, INCIDENT_FIELDS, field_map)
+    canonical = {column: name for name, column in fields.items()}
+    return [canonical.get(name, name) for name in names]
 
 
 def _cell_text(value) -> str:
@@ -256,37 +674,97 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def _read_xlsx(path: Path, sheet) -> pd.DataFrame:
+#: Rows of an XLSX sheet gathered as Python strings before they become Arrow columns.
+_XLSX_BATCH_ROWS = 50_000
+
+
+def _read_xlsx(path: Path, sheet) -> pa.Table:
     from openpyxl import load_workbook
 
+    check_xlsx_archive(path)
+    # read_only: rows are streamed from the sheet's XML, never the whole sheet in memory
     workbook = load_workbook(path, read_only=True, data_only=True)
+    rows = None
     try:
         worksheet = workbook.worksheets[sheet] if isinstance(sheet, int) else workbook[sheet]
-        rows = worksheet.iter_rows(values_only=True)
+        declared = worksheet.max_row  # from the sheet's <dimension>: refuses a huge sheet before reading it
+        if declared is not None and declared > MAX_ROWS + 1:
+            raise GeoInputError(message("geo.incidents.path_more_than_rows_2", path_name=path.name,
+                                        max_rows=MAX_ROWS))
+        # The declaration may understate the sheet, and read-only openpyxl would stop reading at it: read
+        # every row instead (bounded below).
+        worksheet.reset_dimensions()
+        rows = worksheet.iter_rows(values_only=True, max_col=MAX_COLUMNS + 1)
         header = next(rows, None)
         if header is None:
-            raise GeoInputError(f"path {path.name!r}: the sheet is empty; expected a header row")
+            raise GeoInputError(message("geo.incidents.path_sheet_empty_expected", path_name=path.name))
+        header = list(header)
+        while header and header[-1] in (None, ""):  # read-only rows are padded to max_col
+            header.pop()
+        if len(header) > MAX_COLUMNS:
+            raise GeoInputError(message("geo.incidents.path_more_than_columns", path_name=path.name,
+                                        max_columns=MAX_COLUMNS))
         width = len(header)
-        names = [_cell_text(h) or f"column_{i + 1}" for i, h in enumerate(header)]
-        records = []
+        names = _unique_names([_cell_text(h) or f"column_{i + 1}" for i, h in enumerate(header)])
+        # A batch of rows is kept column by column as Python strings, then becomes Arrow text columns, so the
+        # sheet is held as Arrow text (about its size) plus one batch.
+        batches: list[pa.RecordBatch] = []
+        columns: list[list] = [[] for _ in range(width)]
+        n_records = 0
         for values in rows:
             cells = [_cell_text(v) for v in values[:width]]
             if not any(cells):
                 continue  # trailing formatted-but-empty rows that Excel likes to keep
-            records.append(cells + [""] * (width - len(cells)))
+            if n_records >= MAX_ROWS:  # a sheet whose <dimension> understates it
+                raise GeoInputError(message("geo.incidents.path_more_than_rows_3", path_name=path.name,
+                                            max_rows=MAX_ROWS))
+            longest = max(len(c) for c in cells)
+            if longest > MAX_CELL_CHARS:
+                raise GeoInputError(message("geo.incidents.path_row_holds_cell_2", path_name=path.name,
+                                            n_records=n_records + 1, longest=longest,
+                                            max_cell_chars=MAX_CELL_CHARS))
+            cells += [""] * (width - len(cells))
+            for column, cell in zip(columns, cells):
+                column.append(cell)
+            n_records += 1
+            if len(columns[0]) >= _XLSX_BATCH_ROWS:
+                batches.append(pa.record_batch([pa.array(c, pa.string()) for c in columns], names=names))
+                columns = [[] for _ in range(width)]
+        if columns and columns[0]:
+            batches.append(pa.record_batch([pa.array(c, pa.string()) for c in columns], names=names))
     finally:
+        if rows is not None:
+            rows.close()  # the sheet's XML stream, before the archive under it
         workbook.close()
-    return pd.DataFrame(records, columns=names, dtype=object).astype(str)
+    schema = pa.schema([(name, pa.string()) for name in names])
+    return pa.Table.from_batches(batches, schema=schema)
 
 
-def _read_geojson(path: Path) -> pd.DataFrame:
-    document = json.loads(path.read_text(encoding="utf-8-sig"))
+def _unique_names(names: list[str]) -> list[str]:
+    """Repeated column names suffixed ``.1``, ``.2`` … (Arrow keeps duplicates; a frame could not)."""
+    out, seen = [], set()
+    for name in names:
+        base, count = name, 0
+        while name in seen:
+            count += 1
+            name = f"{base}.{count}"
+        seen.add(name)
+        out.append(name)
+    return out
+
+
+def _read_geojson(path: Path) -> pa.Table:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8-sig"))
+    except RecursionError:  # the json module recurses once per nesting level
+        raise GeoInputError(message("geo.incidents.path_json_nested_too", path_name=path.name)) from None
     kind = document.get("type") if isinstance(document, dict) else type(document).__name__
     if kind != "FeatureCollection":
-        raise GeoInputError(f"path {path.name!r}: type {kind!r} is not 'FeatureCollection'")
+        raise GeoInputError(message("geo.incidents.path_type_featurecollection", path_name=path.name, kind=kind))
     features = document.get("features", [])
     if not isinstance(features, list):
-        raise GeoInputError(f"path {path.name!r}: 'features' is a {type(features).__name__}, not a list")
+        raise GeoInputError(message("geo.incidents.path_features_list", path_name=path.name,
+                                    type_name=type(features).__name__))
     records = []
     for number, feature in enumerate(features, start=1):
         # Structure errors name the feature (numbered like the rows of the report) and what was expected.
@@ -294,8 +772,8 @@ def _read_geojson(path: Path) -> pd.DataFrame:
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         if not isinstance(feature, dict) or not isinstance(properties or {}, dict) \
                 or not isinstance(geometry or {}, dict):
-            raise GeoInputError(f"path {path.name!r}: feature {number} is not a GeoJSON Feature object with "
-                                "'properties' and 'geometry' objects")
+            raise GeoInputError(message("geo.incidents.path_feature_geojson_feature", path_name=path.name,
+                                        number=number))
         properties = {k: _cell_text(v) for k, v in (properties or {}).items()}
         if geometry:
             coordinates = geometry.get("coordinates")
@@ -307,7 +785,10 @@ def _read_geojson(path: Path) -> pd.DataFrame:
         if feature.get("id") is not None and "id" not in properties:
             properties["id"] = _cell_text(feature["id"])
         records.append(properties)
-    return pd.DataFrame.from_records(records).fillna("").astype(str) if records else pd.DataFrame()
+    del document, features
+    names = list(dict.fromkeys(key for record in records for key in record))
+    return pa.table({name: pa.array([record.get(name, "") for record in records], pa.string()) for name in names})
+
 
 
 # ---------------------------------------------------------------------------------------------- parsing
@@ -330,11 +811,33 @@ def _fold_text(text: str) -> str:
     return " ".join("".join(ch for ch in text if not unicodedata.combining(ch)).lower().split())
 
 
+#: Day 0 of Excel's 1900 date system as it counts in practice (serial 1 = 1900-01-01, with the phantom
+#: 29/02/1900 Lotus kept for compatibility, so from serial 61 on day n is 1899-12-30 + n days).
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+# Five-digit serials are 1927-05-18 … 2173-10-14: every date a case file can hold, and no year ("2024") or
+# short code is read as a date by mistake.
+_EXCEL_SERIAL = re.compile(r"^\d{5}(?:\.\d+)?$")
+
+
+def excel_serial_to_timestamp(serial: float) -> pd.Timestamp:
+    """The date and time of an Excel serial number (1900 date system; the fraction is the time of day).
+
+    Notes
+    -----
+    ECMA-376 Part 1, §18.17.4.1 (date representation, 1900 date base). Excel writes these when a date
+    column is formatted as General or Number, or when a sheet is saved as CSV from such a column.
+    The time is rounded to the second, as Excel displays it.
+    """
+    return (EXCEL_EPOCH + pd.to_timedelta(float(serial), unit="D")).round("s")
+
+
 def _parse_one_date(text: str):
-    """Slow path for one value: ISO with spaces or offset, day-first numeric, Vietnamese words."""
+    """Slow path for one value: ISO with spaces or offset, day-first numeric, Vietnamese words, Excel serial."""
     text = text.strip()
     if not text:
         return None
+    if _EXCEL_SERIAL.match(text):
+        return excel_serial_to_timestamp(float(text))
     try:
         if re.match(r"^\d{4}-\d{1,2}-\d{1,2}(?:[T ]|$)", text):
             stamp = pd.Timestamp(text)
@@ -362,6 +865,8 @@ def parse_dates(values) -> tuple[pd.Series, np.ndarray]:
     Vietnam time), ``05/03/2024``, ``5-3-2024``, ``05.03.2024`` with an optional ``14:30``/``14h30``,
     and ``ngày 5 tháng 3 năm 2024`` (with or without diacritics, optionally ``lúc 14 giờ 30``).
     Day-first everywhere except ISO, as Vietnamese documents write dates. Native datetimes pass through.
+    A five-digit number (``45356``, ``45356.75``; numeric columns likewise) is an Excel serial date
+    (:func:`excel_serial_to_timestamp`).
 
     Returns
     -------
@@ -372,6 +877,13 @@ def parse_dates(values) -> tuple[pd.Series, np.ndarray]:
     if series.dtype.kind == "M":
         stamps = series.dt.tz_convert(LOCAL_TIMEZONE).dt.tz_localize(None) if series.dt.tz else series
         return stamps.astype("datetime64[ns]").reset_index(drop=True), series.isna().to_numpy()
+    if series.dtype.kind in "fi":  # numbers are Excel serials (see excel_serial_to_timestamp)
+        numbers = series.to_numpy(dtype=float)
+        serial = (numbers >= 10_000) & (numbers < 100_000)
+        stamps = pd.Series(pd.NaT, index=range(len(numbers)), dtype="datetime64[ns]")
+        if serial.any():
+            stamps[serial] = (EXCEL_EPOCH + pd.to_timedelta(numbers[serial], unit="D")).round("s").to_numpy()
+        return stamps, np.isnan(numbers)
     array = series.to_numpy(dtype=object)
     blank = pd.isna(array) | (array == "")
     try:
@@ -425,7 +937,7 @@ def _parse_floats(values) -> tuple[np.ndarray, np.ndarray]:
         return numbers, np.isnan(numbers)
     array = series.to_numpy(dtype=object)
     blank = pd.isna(array) | (array == "")
-    numbers = pd.to_numeric(pd.Series(array), errors="coerce").to_numpy(dtype=float, copy=True)
+    numbers = pd.to_numeric(pd.Series(array, dtype=object), errors="coerce").to_numpy(dtype=float, copy=True)
     retry = np.flatnonzero(np.isnan(numbers) & ~blank)
     for i in retry:
         text = str(array[i]).strip()
@@ -455,6 +967,61 @@ def _shown(values) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------- validation
 
+def _parse_categories(frame: pd.DataFrame, article: np.ndarray, out, category_map, warnings) -> np.ndarray:
+    """Category codes (None where refused): the name in the cell, else the category of the article charged.
+
+    A cell holding only an article ("Điều 321", "Đ.249") counts as that article. An unknown name is refused
+    naming the closest known names (:func:`geo.offences.closest_names`); an empty category with an article
+    outside :data:`geo.offences.ARTICLE_CATEGORIES` (and the office's map) is refused asking for the
+    category. A category that disagrees with the article's is kept, with a warning.
+    """
+    values = _text_array(frame, "category")
+    table = offences.category_table(category_map)
+    positions, uniques = pd.factorize(values, use_na_sentinel=True)
+    blank_u = [taxonomy.normalise_term(u) == "" for u in uniques]
+    codes_u = [offences.category_of_name(u, table)
+               or offences.category_of_article(offences.article_reference(u), category_map) for u in uniques]
+    codes = np.array(codes_u + [None], dtype=object)[positions]
+    blank = np.array(blank_u + [True])[positions]
+
+    article_codes = np.array([offences.category_of_article(a, category_map) for a in article], dtype=object) \
+        if (article != "").any() else np.full(len(article), None, dtype=object)
+    from_article = blank & (article_codes != None)  # noqa: E711 (element-wise on an object array)
+    codes = np.where(from_article, article_codes, codes)
+    out.add(blank & (article == ""), "category", values, message("rows.category_empty"))
+    out.add(blank & (article != "") & ~from_article, "category", values, lambda where: [
+        message("rows.category_article_unknown", article=str(article[i])) for i in where])
+    unknown = ~blank & pd.isna(codes)
+    if unknown.any():
+        suggestions: dict = {}
+
+        def reasons(where):
+            shown = []
+            for i in where:
+                value = values[i]
+                if value not in suggestions:
+                    close = offences.closest_names(value, category_map=category_map)
+                    suggestions[value] = message("rows.unknown_offence_close", names="; ".join(close)) if close \
+                        else message("rows.unknown_offence", codes=", ".join(taxonomy.CATEGORIES))
+                shown.append(suggestions[value])
+            return shown
+
+        out.add(unknown, "category", values, reasons)
+    disagree = ~blank & ~pd.isna(codes) & (article_codes != None) & (article_codes != codes)  # noqa: E711
+    rows = out.rows
+    for i in np.flatnonzero(disagree):
+        warnings.append(_row_error(int(rows[i]), "category", values[i], message(
+            "rows.article_disagrees", article=str(article[i]), article_category=str(article_codes[i]),
+            category=str(codes[i]))))
+    return codes
+
+
+def _row_error(row: int, field_name: str, value, why) -> RowError:
+    if isinstance(why, Message):
+        return RowError(row, field_name, "" if value is None else str(value), why.text("en"), why)
+    return RowError(row, field_name, "" if value is None else str(value), str(why))
+
+
 class _Collector:
     def __init__(self, rows: np.ndarray):
         self.rows = rows
@@ -462,7 +1029,8 @@ class _Collector:
         self.errors: list[RowError] = []
 
     def add(self, mask, field_name: str, values, reason):
-        """Record an error for each True of ``mask``; ``reason`` is a string or ``f(positions) -> list``."""
+        """Record an error for each True of ``mask``; ``reason`` is a :class:`Message` (or string), or
+        ``f(positions) -> list`` of them."""
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
@@ -470,11 +1038,13 @@ class _Collector:
         self.bad[positions] = True
         shown = np.asarray(values, dtype=object)[positions]
         reasons = reason(positions) if callable(reason) else [reason] * len(positions)
-        self.errors.extend(RowError(int(r), field_name, "" if v is None else str(v), str(why))
+        self.errors.extend(_row_error(int(r), field_name, v, why)
                            for r, v, why in zip(self.rows[positions], shown, reasons))
 
 
-def validate_incidents(raw: pd.DataFrame, locator: CommuneLocator, *, today: date | None = None) -> ValidationResult:
+def validate_incidents(raw: pd.DataFrame, locator: CommuneLocator, *, today: date | None = None,
+                       category_map: offences.CategoryMap | None = None,
+                       first_rows: np.ndarray | None = None) -> ValidationResult:
     """Validate and normalise incident rows and assign each point to its commune.
 
     Parameters
@@ -486,6 +1056,12 @@ def validate_incidents(raw: pd.DataFrame, locator: CommuneLocator, *, today: dat
         Communes of the province (its boundary set decides "outside the province").
     today : date, optional
         Incidents after this day are refused as "in the future" (default: the current date).
+    category_map : geo.offences.CategoryMap, optional
+        An office's own offence names and articles (:func:`geo.offences.read_category_map`).
+    first_rows : ndarray of int, optional
+        When ``raw`` is one chunk of a larger file: for each of its rows, the row number of the first row of
+        the whole file holding the same id (:func:`first_rows_of_ids`), so an id repeated in an earlier chunk
+        is refused as well. Default: ids are compared within ``raw``.
 
     Returns
     -------
@@ -498,8 +1074,10 @@ def validate_incidents(raw: pd.DataFrame, locator: CommuneLocator, *, today: dat
     -----
     Rules: required fields present and non-empty; dates parse (:func:`parse_dates`), are not before
     1990 or in the future; ``reported_at`` ≥ ``occurred_at``, compared by day when either has no time of
-    day (a time of exactly 00:00 counts as none); category, severity and case status via the
-    :mod:`geo.taxonomy` parsers (code, Vietnamese or English label); lon/lat numeric and within
+    day (a time of exactly 00:00 counts as none); severity and case status via the :mod:`geo.taxonomy`
+    parsers (code, Vietnamese or English label); the category by :func:`_parse_categories` (any offence
+    name of :mod:`geo.offences` or of the office's map, else from the article charged; an unknown name is
+    refused with the closest known names); lon/lat numeric and within
     ±180/±90 (a likely lon/lat swap is named); the point inside the province, else refused with the
     distance in metres to the nearest commune; ids unique in the file; ``sensitive`` a yes/no value,
     defaulting to True for human trafficking. A ``district_code`` hint that disagrees with the commune the
@@ -511,29 +1089,31 @@ def validate_incidents(raw: pd.DataFrame, locator: CommuneLocator, *, today: dat
     missing = [f for f in REQUIRED_INCIDENT_FIELDS if f not in frame.columns]
     if missing:
         raise GeoInputError(
-            f"required column(s) {', '.join(missing)} not found; columns are: "
-            f"{', '.join(str(c) for c in frame.columns if c != 'row')}. Required: "
-            f"{', '.join(REQUIRED_INCIDENT_FIELDS)}; optional: reported_at, sensitive, description, article, "
-            "clause, district_code")
+            message("geo.incidents.required_column_s_found", missing=', '.join(missing),
+                    frame_columns=', '.join((str(c) for c in frame.columns if c != 'row')),
+                    required_incident_fields=', '.join(REQUIRED_INCIDENT_FIELDS)))
     n = len(frame)
     rows = frame["row"].to_numpy(dtype=np.int64) if "row" in frame.columns else np.arange(1, n + 1)
     out = _Collector(rows)
-    empty = "required value is empty"
+    warnings: list[RowError] = []
+    empty = message("rows.empty")
 
     ids = _text_array(frame, "id")
     if frame["id"].dtype.kind in "fi":
         ids = np.array([_cell_text(v) for v in ids], dtype=object)
     out.add(ids == "", "id", ids, empty)
-    duplicated = pd.Series(ids).duplicated(keep="first").to_numpy() & (ids != "")
-    if duplicated.any():
-        first_row = dict(zip(ids[::-1], rows[::-1]))  # reversed, so the first occurrence wins
-        out.add(duplicated, "id", ids, lambda where: [f"id already used on row {first_row[ids[i]]}" for i in where])
+    if first_rows is None:
+        first_rows = rows[first_rows_of_ids(ids) - 1]
+    elif len(first_rows) != n:
+        raise ValueError(f"first_rows has {len(first_rows)} values for {n} rows")
+    duplicated = (first_rows != rows) & (ids != "")
+    out.add(duplicated, "id", ids, lambda where: [message("rows.id_used", row=int(first_rows[i])) for i in where])
 
     occurred, occurred_blank = parse_dates(frame["occurred_at"])
     reported, reported_blank = parse_dates(frame["reported_at"] if "reported_at" in frame else [""] * n)
     occurred_shown = _shown(frame["occurred_at"])
     reported_shown = _shown(frame["reported_at"]) if "reported_at" in frame else np.full(n, "", dtype=object)
-    date_forms = "expected a date like 2024-03-05, 05/03/2024, 05-03-2024 or 'ngày 5 tháng 3 năm 2024'"
+    date_forms = message("rows.date_forms")
     occurred_missing = occurred.isna().to_numpy()
     reported_missing = reported.isna().to_numpy()
     out.add(occurred_blank, "occurred_at", occurred_shown, empty)
@@ -541,57 +1121,14 @@ def validate_incidents(raw: pd.DataFrame, locator: CommuneLocator, *, today: dat
     out.add(reported_missing & ~reported_blank, "reported_at", reported_shown, date_forms)
     latest = pd.Timestamp(today or date.today()) + pd.Timedelta(days=1)
     out.add((occurred >= latest).to_numpy(), "occurred_at", occurred_shown,
-            f"date is in the future (after {(latest - pd.Timedelta(days=1)).date()})")
+            message("rows.future", date=(latest - pd.Timedelta(days=1)).date()))
     out.add((occurred < EARLIEST_DATE).to_numpy(), "occurred_at", occurred_shown,
-            f"date is before {EARLIEST_DATE.date()}")
+            message("rows.before_earliest", date=EARLIEST_DATE.date()))
     occurred_day, reported_day = occurred.dt.normalize(), reported.dt.normalize()
     both_timed = ((occurred != occurred_day) & (reported != reported_day)).to_numpy()
     before = np.where(both_timed, (reported < occurred).to_numpy(), (reported_day < occurred_day).to_numpy())
     out.add(before, "reported_at", reported_shown,
-            lambda where: [f"reported before it occurred (occurred_at {occurred_shown[i]})" for i in where])
-
-    parsed = {}
-    for column in ("category", "severity", "case_status"):
-        values = _text_array(frame, column)
-        codes, blank = _parse_terms(column, values)
-        allowed = ", ".join(taxonomy._KINDS[column])
-        out.add(blank, column, values, empty)
-        out.add(pd.isna(codes) & ~blank, column, values, f"not one of: {allowed} (or their Vietnamese names)")
-        parsed[column] = codes
-
-    lon_shown, lat_shown = _shown(frame["lon"]), _shown(frame["lat"])
-    lon, lon_blank = _parse_floats(frame["lon"])
-    lat, lat_blank = _parse_floats(frame["lat"])
-    out.add(lon_blank, "lon", lon_shown, empty)
-    out.add(lat_blank, "lat", lat_shown, empty)
-    out.add(np.isnan(lon) & ~lon_blank, "lon", lon_shown, "not a number (decimal degrees, e.g. 105.6321)")
-    out.add(np.isnan(lat) & ~lat_blank, "lat", lat_shown, "not a number (decimal degrees, e.g. 10.4567)")
-    with np.errstate(invalid="ignore"):
-        swapped = (np.abs(lon) <= 90) & (np.abs(lat) > 90) & (np.abs(lat) <= 180)
-        out.add(swapped, "lat", lat_shown, "out of range −90…90; lon and lat look swapped")
-        out.add(np.abs(lon) > 180, "lon", lon_shown, "out of range −180…180")
-        out.add((np.abs(lat) > 90) & ~swapped, "lat", lat_shown, "out of range −90…90")
-        usable = (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
-    lon = np.where(usable, lon, np.nan)
-    lat = np.where(usable, lat, np.nan)
-    placed = locator.assign(lon, lat)
-    inside = placed.commune_index >= 0
-    outside = usable & ~inside
-    if outside.any():
-        shown = np.empty(n, dtype=object)
-        where = np.flatnonzero(outside)
-        shown[where] = [f"{lon_shown[i]}, {lat_shown[i]}" for i in where]
-        out.add(outside, "lon/lat", shown, lambda w: [
-            f"outside the province: {_distance_text(placed.distance_m[i])} from {placed.nearest_name[i]}" for i in w])
-
-    sensitive_text = _text_array(frame, "sensitive")
-    if "sensitive" in frame and frame["sensitive"].dtype == bool:
-        sensitive_given, sensitive_state = frame["sensitive"].to_numpy(), np.ones(n, dtype=np.int8)
-    else:
-        sensitive_given, sensitive_state = _parse_sensitive(sensitive_text)
-    out.add(sensitive_state == 2, "sensitive", sensitive_text, "not a yes/no value (1/0, true/false, có/không)")
-    default_sensitive = np.isin(parsed["category"], list(taxonomy.SENSITIVE_BY_DEFAULT))
-    sensitive = np.where(sensitive_state == 1, sensitive_given, default_sensitive).astype(bool)
+            lambda where: [message("rows.reported_before", occurred=str(occurred_shown[i])) for i in where])
 
     article, clause = [np.full(n, "", dtype=object) for _ in range(2)]
     for column, target, example in (("article", article, "173"), ("clause", clause, "2")):
@@ -599,23 +1136,97 @@ def validate_incidents(raw: pd.DataFrame, locator: CommuneLocator, *, today: dat
         positions, uniques = pd.factorize(values)
         if len(uniques) == 0:
             continue
-        found = [re.search(r"\d{1,3}[a-z]?", _cell_text(u)) for u in uniques]
-        numbers = np.array([m.group(0) if m else "" for m in found] + [""], dtype=object)
+        # The article is the number after "Điều"/"Đ." when there is one ("khoản 2 Điều 249" is article 249).
+        found = [offences.article_number(_cell_text(u)) if column == "article"
+                 else (m.group(0) if (m := re.search(r"\d{1,3}[a-z]?", _cell_text(u))) else "") for u in uniques]
+        numbers = np.array(found + [""], dtype=object)
         target[:] = numbers[positions]
-        bad_text = np.array([(m is None and _cell_text(u) != "") for m, u in zip(found, uniques)] + [False])
-        out.add(bad_text[positions], column, values, f"expected a number, e.g. {example}")
+        bad_text = np.array([(f == "" and _cell_text(u) != "") for f, u in zip(found, uniques)] + [False])
+        out.add(bad_text[positions], column, values, message("rows.expected_number", example=example))
 
-    district_of_point = np.full(n, None, dtype=object)
-    district_of_point[inside] = locator.district_codes[placed.commune_index[inside]]
-    warnings: list[RowError] = []
+    parsed = {"category": _parse_categories(frame, article, out, category_map, warnings)}
+    for column in ("severity", "case_status"):
+        values = _text_array(frame, column)
+        codes, blank = _parse_terms(column, values)
+        allowed = ", ".join(taxonomy._KINDS[column])
+        out.add(blank, column, values, empty)
+        out.add(pd.isna(codes) & ~blank, column, values, message("rows.not_one_of", allowed=allowed))
+        parsed[column] = codes
+
+    lon_shown, lat_shown = _shown(frame["lon"]), _shown(frame["lat"])
+    lon, lon_blank = _parse_floats(frame["lon"])
+    lat, lat_blank = _parse_floats(frame["lat"])
+    out.add(lon_blank, "lon", lon_shown, empty)
+    out.add(lat_blank, "lat", lat_shown, empty)
+    out.add(np.isnan(lon) & ~lon_blank, "lon", lon_shown, message("rows.not_degrees", example="105.6321"))
+    out.add(np.isnan(lat) & ~lat_blank, "lat", lat_shown, message("rows.not_degrees", example="10.4567"))
+    with np.errstate(invalid="ignore"):
+        swapped = (np.abs(lon) <= 90) & (np.abs(lat) > 90) & (np.abs(lat) <= 180)
+        out.add(swapped, "lat", lat_shown, message("rows.lat_swapped"))
+        out.add(np.abs(lon) > 180, "lon", lon_shown, message("rows.out_of_range", low="−180", high="180"))
+        out.add((np.abs(lat) > 90) & ~swapped, "lat", lat_shown, message("rows.out_of_range", low="−90", high="90"))
+        usable = (np.abs(lon) <= 180) & (np.abs(lat) <= 90)
+    lon = np.where(usable, lon, np.nan)
+    lat = np.where(usable, lat, np.nan)
+    set_keys = np.full(n, None, dtype=object)
+    if isinstance(locator, DatedLocator):
+        set_of_row = locator.set_index(occurred)
+        first = locator.first
+        out.add((set_of_row < 0) & ~occurred_missing, "occurred_at", occurred_shown,
+                message("rows.before_first_set", set=first.key, date=first.effective_from))
+        placed = Assignment(np.full(n, None, dtype=object), np.full(n, np.nan), np.full(n, None, dtype=object),
+                            np.full(n, -1, dtype=np.int64))
+        district_table = np.full(n, None, dtype=object)
+        for i, (version, one) in enumerate(locator.entries):
+            rows_of_set = np.flatnonzero(set_of_row == i)
+            if not rows_of_set.size:
+                continue
+            part = one.assign(lon[rows_of_set], lat[rows_of_set])
+            for target, values in zip(placed, part):
+                target[rows_of_set] = values
+            hit = part.commune_index >= 0
+            district_table[rows_of_set[hit]] = one.district_codes[part.commune_index[hit]]
+            set_keys[rows_of_set] = version.key
+        in_set = set_of_row >= 0
+    else:
+        placed = locator.assign(lon, lat)
+        district_table = np.full(n, None, dtype=object)
+        hit = placed.commune_index >= 0
+        district_table[hit] = locator.district_codes[placed.commune_index[hit]]
+        in_set = np.ones(n, dtype=bool)
+    inside = placed.commune_index >= 0
+    outside = usable & ~inside & in_set
+    if outside.any():
+        shown = np.empty(n, dtype=object)
+        where = np.flatnonzero(outside)
+        shown[where] = [f"{lon_shown[i]}, {lat_shown[i]}" for i in where]
+        if isinstance(locator, DatedLocator):
+            def reason(w):
+                return [message("rows.outside_on", date=occurred.iloc[i].date(), set=str(set_keys[i]),
+                                distance=_distance(placed.distance_m[i]), name=str(placed.nearest_name[i])) for i in w]
+        else:
+            def reason(w):
+                return [message("rows.outside", distance=_distance(placed.distance_m[i]),
+                                name=str(placed.nearest_name[i])) for i in w]
+        out.add(outside, "lon/lat", shown, reason)
+
+    sensitive_text = _text_array(frame, "sensitive")
+    if "sensitive" in frame and frame["sensitive"].dtype == bool:
+        sensitive_given, sensitive_state = frame["sensitive"].to_numpy(), np.ones(n, dtype=np.int8)
+    else:
+        sensitive_given, sensitive_state = _parse_sensitive(sensitive_text)
+    out.add(sensitive_state == 2, "sensitive", sensitive_text, message("rows.not_yes_no"))
+    default_sensitive = np.isin(parsed["category"], list(taxonomy.SENSITIVE_BY_DEFAULT))
+    sensitive = np.where(sensitive_state == 1, sensitive_given, default_sensitive).astype(bool)
+
+    district_of_point = district_table
     hint = _text_array(frame, "district_code")
-    hinted = np.flatnonzero((hint != "") & inside)
+    hinted = np.flatnonzero((hint != "") & inside & (district_of_point != ""))
     for i in hinted:
         given = _cell_text(hint[i]).zfill(3)
         if given != district_of_point[i]:
-            warnings.append(RowError(int(rows[i]), "district_code", str(hint[i]),
-                                     f"the point lies in commune {placed.commune_code[i]} of district "
-                                     f"{district_of_point[i]}; the commune found from the point is kept"))
+            warnings.append(_row_error(int(rows[i]), "district_code", hint[i], message(
+                "rows.district_hint", commune=str(placed.commune_code[i]), district=str(district_of_point[i]))))
 
     keep = ~out.bad
     description = _text_array(frame, "description")
@@ -635,15 +1246,17 @@ def validate_incidents(raw: pd.DataFrame, locator: CommuneLocator, *, today: dat
         "description": description[keep],
         "article": article[keep],
         "clause": clause[keep],
+        "boundary_set": set_keys[keep],
     }, columns=VALID_COLUMNS)
     errors = sorted(out.errors, key=lambda e: e.row)
     return ValidationResult(valid=valid, errors=errors, warnings=warnings)
 
 
-def _distance_text(metres: float) -> str:
+def _distance(metres: float) -> Message:
+    """``250 m`` under a kilometre, else ``3.2 km`` (one decimal, in the reader's number format)."""
     if metres < 1000:
-        return f"{metres:.0f} m"
-    return f"{metres / 1000:.1f} km"
+        return message("units.m", value=int(round(metres)))
+    return message("units.km", value=float(metres) / 1000.0)
 
 
 def incidents_to_points(valid: pd.DataFrame) -> gpd.GeoDataFrame:

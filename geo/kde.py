@@ -15,6 +15,7 @@ import numpy as np
 from geo.crs import require_metres
 from geo.errors import GeoInputError
 from geo.grid import SQRT3, Grid
+from translations import message
 
 BANDWIDTH_RULES = ("arcgis", "sfhotspot")
 
@@ -45,7 +46,22 @@ def quartic_kernel(d, bandwidth):
     return 3.0 / np.pi * t * t / (h * h)
 
 
-def bandwidth_rule(x, y, method="arcgis"):
+def weighted_median(values, weights) -> float:
+    """The median of ``values`` each counted ``weights`` times (the middle of the cumulative weight; two
+    middle values are averaged, so unit weights give ``numpy.median``)."""
+    v = np.asarray(values, dtype=float).ravel()
+    w = np.asarray(weights, dtype=float).ravel()
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    cumulative = np.cumsum(w)
+    half = cumulative[-1] / 2.0
+    i = int(np.searchsorted(cumulative, half, side="left"))
+    if np.isclose(cumulative[i], half) and i + 1 < v.size:
+        return float((v[i] + v[i + 1]) / 2.0)
+    return float(v[i])
+
+
+def bandwidth_rule(x, y, method="arcgis", weights=None):
     """Data-driven kernel radius in metres.
 
     Parameters
@@ -57,6 +73,12 @@ def bandwidth_rule(x, y, method="arcgis"):
         0.9 · min(SD, √(1/ln 2) · D_m) · n^−0.2, SD the standard distance and D_m the median distance
         to the mean centre. ``"sfhotspot"`` — the mean of the x and y bandwidths of
         ``MASS::bandwidth.nrd``: 4 · 1.06 · min(σ, IQR/1.34) · n^−1/5 (arithmetic mean of both axes).
+    weights : array_like, optional
+        Weight of each incident (a population field, ``--weight-field``). With ``"arcgis"`` the rule is
+        computed as ArcGIS does with a population field: the weighted mean centre, the weighted standard
+        distance, the weighted median distance to that centre, and n = the sum of the weights — the same
+        radius as repeating each incident ``weight`` times. ``"sfhotspot"`` has no weights (as the R
+        package): they are refused.
 
     Returns
     -------
@@ -65,23 +87,35 @@ def bandwidth_rule(x, y, method="arcgis"):
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
     if x.size < 2:
-        raise GeoInputError(f"at least 2 incidents are needed to choose a bandwidth, got {x.size}")
+        raise GeoInputError(message("geo.kde.least_incidents_needed_choose", x_size=x.size))
     require_metres(x, y, what="point coordinates")
-    n = x.size
+    if weights is None:
+        w = np.ones_like(x)
+    else:
+        w = np.asarray(weights, dtype=float).ravel()
+        if w.size != x.size:
+            raise GeoInputError(message("geo.kde.weights_one_value_per", x_size=x.size, w_size=w.size))
+        if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+            raise GeoInputError(message("geo.kde.weights_finite_non_negative"))
+    n = float(w.sum())
     if method == "arcgis":
-        sd = np.sqrt(x.var() + y.var())
-        dm = np.median(np.hypot(x - x.mean(), y - y.mean()))
+        mx, my = np.average(x, weights=w), np.average(y, weights=w)
+        sd = np.sqrt(np.average((x - mx) ** 2 + (y - my) ** 2, weights=w))
+        dm = weighted_median(np.hypot(x - mx, y - my), w)
         h = 0.9 * min(sd, np.sqrt(1.0 / np.log(2.0)) * dm) * n ** -0.2
     elif method == "sfhotspot":
+        if weights is not None:
+            raise GeoInputError(message("geo.kde.sfhotspot_bandwidth_rule_takes"))
+
         def nrd(v):
             q75, q25 = np.percentile(v, [75, 25])
             return 4 * 1.06 * min(np.std(v, ddof=1), (q75 - q25) / 1.34) * n ** -0.2
 
         h = (nrd(x) + nrd(y)) / 2.0
     else:
-        raise GeoInputError(f"method must be one of {BANDWIDTH_RULES}, got {method!r}")
+        raise GeoInputError(message("geo.kde.method_one_got", bandwidth_rules=BANDWIDTH_RULES, method=method))
     if not h > 0:
-        raise GeoInputError("the incidents are (nearly) all at one place; give the bandwidth explicitly")
+        raise GeoInputError(message("geo.kde.incidents_nearly_all_one"))
     return float(h)
 
 
@@ -116,11 +150,11 @@ def kernel_density(grid: Grid, x, y, bandwidth, weights=None) -> KernelDensityRe
     x = np.asarray(x, dtype=float).ravel()
     y = np.asarray(y, dtype=float).ravel()
     if x.shape != y.shape:
-        raise GeoInputError(f"x and y must have the same length, got {x.size} and {y.size}")
+        raise GeoInputError(message("geo.kde.x_y_same_length", x_size=x.size, y_size=y.size))
     if x.size == 0:
-        raise GeoInputError("no points: kernel density needs at least one incident")
+        raise GeoInputError(message("geo.kde.points_kernel_density_needs"))
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
-        raise GeoInputError("x and y contain NaN or infinite coordinates")
+        raise GeoInputError(message("geo.kde.x_y_contain_nan"))
     require_metres(x, y, what="point coordinates")
     rule = None
     if isinstance(bandwidth, str):
@@ -129,22 +163,22 @@ def kernel_density(grid: Grid, x, y, bandwidth, weights=None) -> KernelDensityRe
     try:
         h = float(bandwidth)
     except (TypeError, ValueError):
-        raise GeoInputError(f"bandwidth must be metres or one of {BANDWIDTH_RULES}, got {bandwidth!r}") from None
+        raise GeoInputError(message("geo.kde.bandwidth_metres_one_got", bandwidth_rules=BANDWIDTH_RULES,
+                                    bandwidth=bandwidth)) from None
     if not np.isfinite(h) or h <= 0:
-        raise GeoInputError(f"bandwidth must be a positive distance in metres, got {bandwidth!r}")
+        raise GeoInputError(message("geo.kde.bandwidth_positive_distance_metres", bandwidth=bandwidth))
     if h < grid.cell_size:
         raise GeoInputError(
-            f"bandwidth={h:g} m is smaller than the cell size ({grid.cell_size:g} m): incidents between cell "
-            f"centres would be missed; use a bandwidth of at least {grid.cell_size:g} m or smaller cells"
+            message("geo.kde.bandwidth_m_smaller_than", h=h, grid_cell_size=grid.cell_size)
         )
     if weights is None:
         w = None
     else:
         w = np.asarray(weights, dtype=float).ravel()
         if w.shape != x.shape:
-            raise GeoInputError(f"weights must have one value per point ({x.size}), got {w.size}")
+            raise GeoInputError(message("geo.kde.weights_one_value_per", x_size=x.size, w_size=w.size))
         if not np.isfinite(w).all():
-            raise GeoInputError("weights contain NaN or infinite values")
+            raise GeoInputError(message("geo.kde.weights_contain_nan_infinite"))
 
     reach = h + grid.max_centre_offset
     step = grid.cell_size * (SQRT3 / 2.0 if grid.kind == "hex" else 1.0)
@@ -152,19 +186,6 @@ def kernel_density(grid: Grid, x, y, bandwidth, weights=None) -> KernelDensityRe
     n_rows, n_cols = grid.lookup.shape
     width = n_cols + 4 * pad
     height = n_rows + 4 * pad
-
-    col, row = grid.lattice_address(x, y)
-    lc = col - grid.col_min + 2 * pad
-    lr = row - grid.row_min + 2 * pad
-    near = (lc >= pad) & (lc < n_cols + 3 * pad) & (lr >= pad) & (lr < n_rows + 3 * pad)
-    if not near.all():
-        x, y, col, row, lc, lr = x[near], y[near], col[near], row[near], lc[near], lr[near]
-        w = None if w is None else w[near]
-    home = lr * width + lc
-    cx, cy = grid.lattice_centre(col, row)
-    ux = x - cx
-    uy = y - cy
-    del x, y, cx, cy, col, row, lc, lr
 
     dc, dr = np.meshgrid(np.arange(-pad, pad + 1), np.arange(-pad, pad + 1))
     dc, dr = dc.ravel(), dr.ravel()
@@ -174,22 +195,21 @@ def kernel_density(grid: Grid, x, y, bandwidth, weights=None) -> KernelDensityRe
     reachable = np.hypot(ox, oy) < reach
     inv_h2 = 1.0 / (h * h)
     acc = np.zeros(width * height)
-    # (ox − ux)² depends on the offset's x only: share it between offsets with the same ox (and oy).
-    sq_x, sq_y = {}, {}
-    t = np.empty_like(ux)
-    for dci, dri, oxi, oyi in zip(dc[reachable], dr[reachable], ox[reachable], oy[reachable]):
-        kx, ky = round(oxi, 6), round(oyi, 6)
-        if kx not in sq_x:
-            sq_x[kx] = ((oxi - ux) ** 2) * inv_h2
-        if ky not in sq_y:
-            sq_y[ky] = ((oyi - uy) ** 2) * inv_h2
-        np.add(sq_x[kx], sq_y[ky], out=t)
-        np.subtract(1.0, t, out=t)
-        np.maximum(t, 0.0, out=t)
-        np.multiply(t, t, out=t)
-        if w is not None:
-            np.multiply(t, w, out=t)
-        acc += np.bincount(home + (dri * width + dci), weights=t, minlength=acc.size)
+    offsets = list(zip(dc[reachable], dr[reachable], ox[reachable], oy[reachable]))
+    # Points in blocks: what is computed per point (lattice address, offset from the cell centre, squared
+    # distances to the reachable centres) stays a few MiB whatever the number of points.
+    for start in range(0, x.size, _POINT_BLOCK):
+        bx, by = x[start:start + _POINT_BLOCK], y[start:start + _POINT_BLOCK]
+        bw = None if w is None else w[start:start + _POINT_BLOCK]
+        col, row = grid.lattice_address(bx, by)
+        lc = col - grid.col_min + 2 * pad
+        lr = row - grid.row_min + 2 * pad
+        near = (lc >= pad) & (lc < n_cols + 3 * pad) & (lr >= pad) & (lr < n_rows + 3 * pad)
+        if not near.all():
+            bx, by, col, row, lc, lr = bx[near], by[near], col[near], row[near], lc[near], lr[near]
+            bw = None if bw is None else bw[near]
+        cx, cy = grid.lattice_centre(col, row)
+        _accumulate(acc, lr * width + lc, bx - cx, by - cy, bw, offsets, width, inv_h2)
     target = (grid.row - grid.row_min + 2 * pad) * width + (grid.col - grid.col_min + 2 * pad)
     density = acc[target] * (3.0 / np.pi) * inv_h2 * 1e6
     return KernelDensityResult(
@@ -207,6 +227,70 @@ def kernel_density(grid: Grid, x, y, bandwidth, weights=None) -> KernelDensityRe
             "method": "Silverman 1986 eq. 4.5; ArcGIS Kernel Density",
         },
     )
+
+
+_POINT_BLOCK = 1 << 17
+#: (offset, point) pairs per bincount in :func:`_accumulate` (8 MiB per array of them).
+_PAIR_BLOCK = 1 << 20
+
+
+def _accumulate(acc, home, ux, uy, w, offsets, width, inv_h2):
+    """Add each point's quartic kernel (without its constant) to the lattice cells at ``offsets``.
+
+    Two orders of the same sum, chosen by which is larger, the block of points or the lattice:
+
+    * more points than lattice cells (a million incidents on a province grid): offset by offset, the
+      kernel values summed by home cell with one ``np.bincount`` and added one slice along the flat
+      lattice, the squared x and y distances shared between offsets with the same x (y) shift;
+    * fewer (a year of a province is a few thousand points, while a 250 m grid under a 5 km radius has
+      over a thousand offsets): offsets in batches of about :data:`_PAIR_BLOCK` (offset, point) pairs, one
+      ``np.bincount`` over the lattice per batch, not a thousand passes over it for a few thousand
+      additions each.
+    """
+    if ux.size >= acc.size:
+        _accumulate_by_offset(acc, home, ux, uy, w, offsets, width, inv_h2)
+        return
+    dc, dr, ox, oy = (np.asarray(column) for column in zip(*offsets))
+    shift = dr * width + dc
+    batch = max(1, _PAIR_BLOCK // max(1, ux.size))
+    for start in range(0, shift.size, batch):
+        part = slice(start, start + batch)
+        t = np.square(ox[part, None] - ux[None, :])
+        t += np.square(oy[part, None] - uy[None, :])
+        t *= inv_h2
+        np.subtract(1.0, t, out=t)
+        np.maximum(t, 0.0, out=t)
+        np.multiply(t, t, out=t)
+        if w is not None:
+            t *= w[None, :]
+        acc += np.bincount((home[None, :] + shift[part, None]).ravel(), weights=t.ravel(), minlength=acc.size)
+
+
+def _accumulate_by_offset(acc, home, ux, uy, w, offsets, width, inv_h2):
+    """:func:`_accumulate` one offset at a time, for blocks with more points than the lattice has cells."""
+    # 1 − ((ox − ux)² + (oy − uy)²)/h² = [1 − (ox − ux)²/h²] − (oy − uy)²/h²: the first part depends on the
+    # offset's x only, the second on its y, so each is computed once and shared between offsets.
+    one_minus_x, sq_y = {}, {}
+    t = np.empty_like(ux)
+    for dci, dri, oxi, oyi in offsets:
+        kx, ky = round(oxi, 6), round(oyi, 6)
+        if kx not in one_minus_x:
+            one_minus_x[kx] = 1.0 - ((oxi - ux) ** 2) * inv_h2
+        if ky not in sq_y:
+            sq_y[ky] = ((oyi - uy) ** 2) * inv_h2
+        np.subtract(one_minus_x[kx], sq_y[ky], out=t)
+        np.maximum(t, 0.0, out=t)
+        np.multiply(t, t, out=t)
+        if w is not None:
+            np.multiply(t, w, out=t)
+        # Summed by home cell, then added one offset further along the flat lattice (every home + shift is
+        # inside it, see the padding): a slice addition instead of shifting a million indices.
+        per_home = np.bincount(home, weights=t, minlength=acc.size)
+        shift = int(dri * width + dci)
+        if shift >= 0:
+            acc[shift:] += per_home[:acc.size - shift]
+        else:
+            acc[:shift] += per_home[-shift:]
 
 
 def kernel_density_brute_force(cx, cy, x, y, bandwidth, weights=None):

@@ -17,6 +17,7 @@ from shapely.validation import explain_validity
 
 from geo.crs import METRIC_CRS, WGS84
 from geo.errors import GeoInputError
+from translations import message
 
 INSIDE_TOLERANCE_M = 100.0  # boundaries are digitised coarsely; a wharf on the river bank may poke out a little
 MAX_VERTICES = 20_000
@@ -27,13 +28,15 @@ def parse_geojson(text: str):
     try:
         data = json.loads(text)
     except (TypeError, ValueError) as e:
-        raise GeoInputError(f"geometry is not valid GeoJSON: {e}") from None
+        raise GeoInputError(message("geo.key_area_geometry.geometry_valid_geojson", e=e)) from None
+    except RecursionError:  # the json module recurses once per nesting level
+        raise GeoInputError(message("geo.key_area_geometry.geometry_valid_geojson_nested")) from None
     if not isinstance(data, dict) or "type" not in data:
-        raise GeoInputError("geometry must be a GeoJSON object with a 'type'")
+        raise GeoInputError(message("geo.key_area_geometry.geometry_geojson_object_type"))
     features = data.get("features") or []
     if data["type"] == "FeatureCollection" and not (isinstance(features, list)
                                                     and all(isinstance(f, dict) for f in features)):
-        raise GeoInputError("geometry: 'features' of a FeatureCollection must be a list of Feature objects")
+        raise GeoInputError(message("geo.key_area_geometry.geometry_features_featurecollection_list"))
     if data["type"] == "FeatureCollection":
         parts = [f.get("geometry") for f in features]
     elif data["type"] == "Feature":
@@ -45,11 +48,13 @@ def parse_geojson(text: str):
         if not part:
             continue
         if not isinstance(part, dict):
-            raise GeoInputError(f"geometry must be a GeoJSON geometry object, not {type(part).__name__}")
+            raise GeoInputError(message("geo.key_area_geometry.geometry_geojson_geometry_object",
+                                        type_name=type(part).__name__))
         try:
             geoms.append(shape(part))
         except Exception as e:  # shapely raises several types for malformed coordinates
-            raise GeoInputError(f"geometry of type {part.get('type')!r} could not be read: {e}") from None
+            raise GeoInputError(message("geo.key_area_geometry.geometry_type_could_read", part=part.get('type'),
+                                        e=e)) from None
     return _as_polygonal(geoms, "GeoJSON")
 
 
@@ -58,7 +63,7 @@ def parse_kml(text: str | bytes):
     try:
         root = ET.fromstring(text)
     except ET.ParseError as e:
-        raise GeoInputError(f"file is not valid KML/XML: {e}") from None
+        raise GeoInputError(message("geo.key_area_geometry.file_valid_kml_xml", e=e)) from None
     polygons = []
     for element in root.iter():
         if _local(element.tag) != "Polygon":
@@ -66,7 +71,7 @@ def parse_kml(text: str | bytes):
         outer = [_ring(b) for b in element if _local(b.tag) == "outerBoundaryIs"]
         inner = [_ring(b) for b in element if _local(b.tag) == "innerBoundaryIs"]
         if not outer:
-            raise GeoInputError("a KML Polygon has no outerBoundaryIs ring")
+            raise GeoInputError(message("geo.key_area_geometry.kml_polygon_outerboundaryis_ring"))
         polygons.append(Polygon(outer[0], inner))
     return _as_polygonal(polygons, "KML")
 
@@ -78,10 +83,10 @@ def read_area_file(filename: str, content: bytes):
         try:
             return parse_geojson(content.decode("utf-8-sig"))
         except UnicodeDecodeError:
-            raise GeoInputError(f"file {filename!r} is not UTF-8 text") from None
+            raise GeoInputError(message("geo.key_area_geometry.file_utf_text", filename=filename)) from None
     if name.endswith(".kml"):
         return parse_kml(content)
-    raise GeoInputError(f"file {filename!r} must end with .geojson, .json or .kml")
+    raise GeoInputError(message("geo.key_area_geometry.file_end_geojson_json", filename=filename))
 
 
 def check_area_geometry(geometry, district_geometry, *, district_label: str = "huyện",
@@ -109,34 +114,35 @@ def check_area_geometry(geometry, district_geometry, *, district_label: str = "h
         In Vietnamese, naming what is wrong (type, self-intersection, outside the district).
     """
     if geometry is None or geometry.is_empty:
-        raise GeoInputError("Hình vẽ trống: hãy vẽ hoặc tải lên một vùng (polygon).")
+        raise GeoInputError(message("geo.key_area_geometry.empty_drawing"))
     if not isinstance(geometry, (Polygon, MultiPolygon)):
-        raise GeoInputError(f"Địa bàn phải là vùng (Polygon/MultiPolygon), nhận được {geometry.geom_type}.")
+        raise GeoInputError(message("geo.key_area_geometry.must_be_polygon", geometry_geom_type=geometry.geom_type))
     geometry = shapely.force_2d(geometry)
     if shapely.get_num_coordinates(geometry) > MAX_VERTICES:
-        raise GeoInputError(f"Hình có quá nhiều đỉnh (> {MAX_VERTICES}); hãy đơn giản hóa trước khi tải lên.")
+        raise GeoInputError(message("geo.key_area_geometry.too_many_vertices", max_vertices=MAX_VERTICES))
     if not geometry.is_valid:
-        raise GeoInputError(f"Hình không hợp lệ ({explain_validity(geometry)}); hãy vẽ lại không tự cắt nhau.")
+        raise GeoInputError(message("geo.key_area_geometry.invalid_shape",
+                                    explain_validity=explain_validity(geometry)))
     minx, miny, maxx, maxy = geometry.bounds
     if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
-        raise GeoInputError("Tọa độ phải là kinh độ/vĩ độ WGS84 (EPSG:4326).")
+        raise GeoInputError(message("geo.key_area_geometry.coordinates_wgs84"))
     import geopandas as gpd
 
     frame = gpd.GeoSeries([geometry, district_geometry], crs=WGS84).to_crs(METRIC_CRS)
     if frame.iloc[0].area <= 1.0:
-        raise GeoInputError("Vùng có diện tích bằng 0; hãy vẽ một vùng thật.")
+        raise GeoInputError(message("geo.key_area_geometry.zero_area"))
     if not frame.iloc[1].buffer(tolerance_m).covers(frame.iloc[0]):
-        raise GeoInputError(f"Vùng nằm ngoài {district_label}; chỉ được chọn địa bàn trong {district_label}.")
+        raise GeoInputError(message("geo.key_area_geometry.outside_district", district_label=district_label))
     return geometry
 
 
 def _as_polygonal(geoms, source: str):
     geoms = [g for g in geoms if g is not None and not g.is_empty]
     if not geoms:
-        raise GeoInputError(f"{source} contains no polygon")
+        raise GeoInputError(message("geo.key_area_geometry.contains_polygon", source=source))
     bad = sorted({g.geom_type for g in geoms if not isinstance(g, (Polygon, MultiPolygon))})
     if bad:
-        raise GeoInputError(f"Địa bàn phải là vùng (Polygon/MultiPolygon), {source} có: {', '.join(bad)}.")
+        raise GeoInputError(message("geo.key_area_geometry.must_be_polygon_source", source=source, bad=', '.join(bad)))
     if len(geoms) == 1:
         return geoms[0]
     polygons = [p for g in geoms for p in (g.geoms if isinstance(g, MultiPolygon) else [g])]
@@ -156,8 +162,8 @@ def _ring(boundary) -> list[tuple[float, float]]:
                 try:
                     points.append((float(values[0]), float(values[1])))
                 except (IndexError, ValueError):
-                    raise GeoInputError(f"KML coordinate {token!r} is not lon,lat[,alt]") from None
+                    raise GeoInputError(message("geo.key_area_geometry.kml_coordinate_lon_lat", token=token)) from None
             if len(points) < 4:
-                raise GeoInputError("a KML ring needs at least 4 points (closed)")
+                raise GeoInputError(message("geo.key_area_geometry.kml_ring_needs_least"))
             return points
-    raise GeoInputError("a KML boundary has no coordinates")
+    raise GeoInputError(message("geo.key_area_geometry.kml_boundary_coordinates"))

@@ -17,6 +17,7 @@ from geo.errors import GeoInputError
 from geo.gistar import MIN_UNITS, check_values
 from geo.permutation import check_permutations, conditional_permutation_p
 from geo.weights import check_weights
+from translations import message
 
 # PySAL numbering of the Moran scatterplot quadrants.
 QUADRANT_CODES = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
@@ -65,7 +66,7 @@ def _transform(w, transform):
         row_sum = np.asarray(w.sum(axis=1)).ravel()
         scale = np.divide(1.0, row_sum, out=np.zeros_like(row_sum), where=row_sum > 0)
         return sp.diags(scale) @ w
-    raise GeoInputError(f"transform must be 'r' (row-standardised) or 'b' (binary), got {transform!r}")
+    raise GeoInputError(message("geo.lisa.transform_r_row_standardised", transform=transform))
 
 
 def local_moran(values, weights, *, transform="r", permutations=999, seed=None, alpha=0.05,
@@ -100,9 +101,9 @@ def local_moran(values, weights, *, transform="r", permutations=999, seed=None, 
     n = y.size
     w = check_weights(weights, n)
     if (w.diagonal() != 0).any():
-        raise GeoInputError("weights for Local Moran's I must not include the unit itself (non-zero diagonal)")
+        raise GeoInputError(message("geo.lisa.weights_local_moran_s"))
     if not 0 < alpha < 1:
-        raise GeoInputError(f"alpha must lie between 0 and 1, got {alpha!r}")
+        raise GeoInputError(message("geo.lisa.alpha_lie_between_got", alpha=alpha))
     permutations = check_permutations(permutations)
     w = _transform(sp.csr_matrix(w), transform).tocsr()
     w.sort_indices()

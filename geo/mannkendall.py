@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from geo.errors import GeoInputError
+from translations import message
 
 TRENDS = {1: "increasing", -1: "decreasing", 0: "no trend"}
 
@@ -62,14 +63,14 @@ def mann_kendall_many(series, alpha=0.05):
     """
     x = np.asarray(series, dtype=float)
     if x.ndim != 2:
-        raise GeoInputError(f"series must be a 2-D array (one series per row), got {x.ndim} dimension(s)")
+        raise GeoInputError(message("geo.mannkendall.series_d_array_one", x_ndim=x.ndim))
     m, n = x.shape
     if n < 3:
-        raise GeoInputError(f"too few time steps for a Mann-Kendall trend: {n} (at least 3 are needed)")
+        raise GeoInputError(message("geo.mannkendall.too_few_time_steps", n=n))
     if not np.isfinite(x).all():
-        raise GeoInputError("series contain NaN or infinite values")
+        raise GeoInputError(message("geo.mannkendall.series_contain_nan_infinite"))
     if not 0 < alpha < 1:
-        raise GeoInputError(f"alpha must lie between 0 and 1, got {alpha!r}")
+        raise GeoInputError(message("geo.mannkendall.alpha_lie_between_got", alpha=alpha))
     s = np.zeros(m)
     ties = np.zeros(m)
     for k in range(n - 1):

@@ -17,6 +17,7 @@ import numpy as np
 
 from geo.errors import GeoInputError
 from geo.weights import check_weights, with_self
+from translations import message
 
 PER_RESIDENTS = 10_000
 
@@ -25,16 +26,16 @@ def _check(counts, population):
     e = np.asarray(counts, dtype=float).ravel()
     b = np.asarray(population, dtype=float).ravel()
     if e.size == 0:
-        raise GeoInputError("counts is empty: no units to compute rates for")
+        raise GeoInputError(message("geo.rates.counts_empty_units_compute"))
     if e.shape != b.shape:
-        raise GeoInputError(f"counts and population must have one value per unit, got {e.size} and {b.size}")
+        raise GeoInputError(message("geo.rates.counts_population_one_value", e_size=e.size, b_size=b.size))
     if not (np.isfinite(e).all() and np.isfinite(b).all()):
-        raise GeoInputError("counts or population contain NaN or infinite values (missing population?)")
+        raise GeoInputError(message("geo.rates.counts_population_contain_nan"))
     if (e < 0).any():
-        raise GeoInputError(f"counts must be non-negative, got {e.min():g}")
+        raise GeoInputError(message("geo.rates.counts_non_negative_got", e=e.min()))
     if (b <= 0).any():
         bad = int(np.flatnonzero(b <= 0)[0])
-        raise GeoInputError(f"population must be positive for every unit; unit #{bad} has {b[bad]:g}")
+        raise GeoInputError(message("geo.rates.population_positive_every_unit", bad=bad, b=b[bad]))
     return e, b
 
 
@@ -67,7 +68,7 @@ def empirical_bayes(counts, population, per=PER_RESIDENTS):
     """
     e, b = _check(counts, population)
     if e.size < 2:
-        raise GeoInputError("too few units: Empirical Bayes needs at least 2")
+        raise GeoInputError(message("geo.rates.too_few_units_empirical"))
     r = e / b
     m = e.sum() / b.sum()
     s2 = (b * (r - m) ** 2).sum() / b.sum()
@@ -102,7 +103,7 @@ def spatial_empirical_bayes(counts, population, weights, per=PER_RESIDENTS):
     e, b = _check(counts, population)
     n = e.size
     if n < 2:
-        raise GeoInputError("too few units: spatial Empirical Bayes needs at least 2")
+        raise GeoInputError(message("geo.rates.too_few_units_spatial"))
     w = check_weights(weights, n)
     w = with_self((w > 0).astype(float))
     r = e / b

@@ -45,25 +45,33 @@ Targets of 100% and census counts (key areas, communes) have no sampling interva
 the figure itself — met is ``on_track``, short is ``missed``. ``meets_target`` always reports the plain
 comparison of the figure with the target, which is what the committee's report states ("đạt / không đạt").
 
-A change needs both periods covered by data. When the records end inside the period (a period in
-progress), both the period and its comparison are cut at the last recorded day; when they start inside
-the comparison period, both are cut to start as late. Like is compared with like, and ``note`` says so;
-with no overlap at all the result is ``no_data``.
+**Like for like.** A change compares the period with the *same calendar span* of the baseline year
+(:func:`geo.periods.like_for_like`; by default the year before, 2023 for 2024 as the plan says). When the
+records end inside the period (a period in progress), both are cut at the last recorded day, the baseline
+at the same calendar date; when they start inside the baseline span, both start as late. Like is compared
+with like, and ``note`` says so; with no overlap at all the result is ``no_data``. The two spans hold the
+same calendar days, so the *counts* are compared, as the plan words it ("kéo giảm ít nhất 5% số vụ"): the
+first quarter of 2024 has a 29 February, and 100 → 96 cases is −4 % (target of −5 % not met), not the
+−5.1 % a per-day rate would report. The interval is the exact conditional one with equal exposures.
 """
 from __future__ import annotations
 
 import json
 import math
+import weakref
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
 from geo.errors import GeoInputError
-from geo.periods import Period
+from geo.exact_tests import clopper_pearson, rate_ratio_test
+from geo.periods import Period, PeriodNotCovered, like_for_like
 from geo.taxonomy import CLEARED_STATUSES, GRAVE_SEVERITIES, SOCIAL_ORDER_CATEGORIES
+from translations import Message, join_messages, message
 
 KINDS = ("proportion", "change")
 OPERATORS = (">", ">=", "<", "<=")
@@ -99,20 +107,23 @@ class TargetSpec:
 
     def __post_init__(self):
         if self.kind not in KINDS:
-            raise GeoInputError(f"kind {self.kind!r} of target {self.code!r} is not one of: {', '.join(KINDS)}")
+            raise GeoInputError(message("geo.targets.kind_target_one", self_kind=self.kind, self_code=self.code,
+                                        kinds=', '.join(KINDS)))
         if self.operator not in OPERATORS:
-            raise GeoInputError(f"operator {self.operator!r} of target {self.code!r} is not one of: "
-                                f"{', '.join(OPERATORS)}")
+            raise GeoInputError(message("geo.targets.operator_target_one", self_operator=self.operator,
+                                        self_code=self.code, operators=', '.join(OPERATORS)))
         if self.source not in SOURCES:
-            raise GeoInputError(f"source {self.source!r} of target {self.code!r} is not one of: {', '.join(SOURCES)}")
+            raise GeoInputError(message("geo.targets.source_target_one", self_source=self.source,
+                                        self_code=self.code, sources=', '.join(SOURCES)))
         if self.source == "records" and self.code not in RECORD_METRICS:
-            raise GeoInputError(f"target {self.code!r} has source 'records' but the records measure only: "
-                                f"{', '.join(RECORD_METRICS)}")
+            raise GeoInputError(message("geo.targets.target_source_records_but", self_code=self.code,
+                                        record_metrics=', '.join(RECORD_METRICS)))
         if not isinstance(self.threshold, (int, float)) or not math.isfinite(self.threshold):
-            raise GeoInputError(f"threshold {self.threshold!r} of target {self.code!r} is not a finite number")
+            raise GeoInputError(message("geo.targets.threshold_target_finite_number",
+                                        self_threshold=self.threshold, self_code=self.code))
         if self.kind == "proportion" and not 0 <= self.threshold <= 1:
-            raise GeoInputError(f"threshold {self.threshold!r} of proportion target {self.code!r} is not "
-                                "between 0 and 1")
+            raise GeoInputError(message("geo.targets.threshold_proportion_target_between",
+                                        self_threshold=self.threshold, self_code=self.code))
 
     def satisfied_by(self, value: float) -> bool:
         """Whether a figure meets the target (``value`` a share, or a relative change −0.05 = 5% fewer)."""
@@ -137,7 +148,8 @@ class TargetSet:
         for spec in self.specs:
             if spec.code == code:
                 return spec
-        raise GeoInputError(f"target {code!r} is not one of: {', '.join(s.code for s in self.specs)}")
+        raise GeoInputError(message("geo.targets.target_one", code=code,
+                                    self_specs=', '.join((s.code for s in self.specs))))
 
 
 def targets_from_dict(data: dict) -> TargetSet:
@@ -146,18 +158,18 @@ def targets_from_dict(data: dict) -> TargetSet:
         year = int(data["year"])
         metrics = data["metrics"]
     except (KeyError, TypeError, ValueError):
-        raise GeoInputError("targets file needs 'year' (a number) and 'metrics' (a list)") from None
+        raise GeoInputError(message("geo.targets.targets_file_needs_year")) from None
     fields = set(TargetSpec.__dataclass_fields__)
     specs = []
     for item in metrics:
         unknown = set(item) - fields
         if unknown:
-            raise GeoInputError(f"target {item.get('code')!r} has unknown fields {sorted(unknown)}; allowed: "
-                                f"{', '.join(sorted(fields))}")
+            raise GeoInputError(message("geo.targets.target_unknown_fields_allowed", item=item.get('code'),
+                                        unknown=sorted(unknown), fields=', '.join(sorted(fields))))
         specs.append(TargetSpec(**item))
     codes = [s.code for s in specs]
     if len(set(codes)) != len(codes):
-        raise GeoInputError(f"targets of {year} repeat a code: {codes}")
+        raise GeoInputError(message("geo.targets.targets_repeat_code", year=year, codes=codes))
     return TargetSet(year, str(data.get("plan", "")), int(data.get("compared_with_year", year - 1)), tuple(specs))
 
 
@@ -167,7 +179,7 @@ def read_targets(path) -> TargetSet:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as e:
-        raise GeoInputError(f"targets file {str(path)!r} cannot be read: {e}") from None
+        raise GeoInputError(message("geo.targets.targets_file_cannot_read", path=str(path), e=e)) from None
     return targets_from_dict(data)
 
 
@@ -188,7 +200,7 @@ class ExternalCount:
     numerator: int
     denominator: int
     census: bool = True
-    note: str = ""
+    note: Message | None = None
 
 
 @dataclass(frozen=True)
@@ -213,13 +225,25 @@ class MetricResult:
     period_end: date | None = None
     comparison_start: date | None = None
     comparison_end: date | None = None
+    baseline_year: int | None = None
     p_value: float | None = None
     confidence: float = 0.95
-    note: str = ""
+    #: Why a figure is missing or partial, as :class:`translations.Message` s (worded when shown).
+    notes: tuple = ()
     extras: dict = field(default_factory=dict)
+
+    @property
+    def note(self) -> str:
+        """The notes in Vietnamese (reports); :meth:`note_in` for another language."""
+        return self.note_in("vi")
+
+    def note_in(self, lang: str) -> str:
+        return join_messages(self.notes, lang)
 
     def as_dict(self) -> dict:
         out = asdict(self)
+        out["note"] = self.note
+        out.pop("notes")
         for key in ("period_start", "period_end", "comparison_start", "comparison_end"):
             out[key] = out[key].isoformat() if out[key] else None
         out["interval"] = list(self.interval) if self.interval else None
@@ -229,36 +253,11 @@ class MetricResult:
 # ---------------------------------------------------------------- intervals
 
 
-def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact binomial interval for a proportion (Clopper & Pearson 1934).
-
-    Parameters
-    ----------
-    successes, trials : int
-        ``0 <= successes <= trials``, ``trials >= 1``.
-    confidence : float
-        Two-sided level, e.g. 0.95.
-
-    Returns
-    -------
-    (low, high) : tuple of float
-        Same as ``statsmodels.stats.proportion.proportion_confint(method="beta")``.
-    """
-    _check_counts(successes, trials)
-    alpha = 1 - confidence
-    low = 0.0 if successes == 0 else float(stats.beta.ppf(alpha / 2, successes, trials - successes + 1))
-    high = 1.0 if successes == trials else float(stats.beta.ppf(1 - alpha / 2, successes + 1, trials - successes))
-    return low, high
-
-
 def wilson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
     """Wilson score interval (Wilson 1927), narrower than Clopper–Pearson; offered for comparison."""
     _check_counts(successes, trials)
-    z = float(stats.norm.ppf(1 - (1 - confidence) / 2))
-    p = successes / trials
-    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
-    half = z / (1 + z * z / trials) * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    interval = stats.binomtest(successes, trials).proportion_ci(confidence, method="wilson")
+    return float(interval.low), float(interval.high)
 
 
 def rate_change_interval(current: int, previous: int, *, current_days: float = 1.0, previous_days: float = 1.0,
@@ -287,25 +286,18 @@ def rate_change_interval(current: int, previous: int, *, current_days: float = 1
     Clopper–Pearson bounds of p give R = p/(1−p)·t₀/t₁ (Przyborowski & Wileński 1940).
     """
     if current < 0 or previous < 0:
-        raise GeoInputError(f"counts must be ≥ 0, got current={current}, previous={previous}")
-    total = current + previous
-    if total == 0:
+        raise GeoInputError(message("geo.targets.counts_got_current_previous", current=current, previous=previous))
+    if current + previous == 0:
         return -1.0, math.inf, 1.0
-    p_low, p_high = clopper_pearson(current, total, confidence)
-    scale = previous_days / current_days
-
-    def ratio(p):
-        return math.inf if p >= 1 else p / (1 - p) * scale
-
-    null_p = current_days / (current_days + previous_days)
-    p_value = float(stats.binomtest(current, total, null_p).pvalue)
-    return ratio(p_low) - 1, ratio(p_high) - 1, p_value
+    test = rate_ratio_test(current, previous, current_exposure=current_days, baseline_exposure=previous_days,
+                           confidence=confidence)
+    return float(test.low) - 1, float(test.high) - 1, float(test.p_value)
 
 
 def _check_counts(successes, trials):
     if trials < 1 or successes < 0 or successes > trials:
-        raise GeoInputError(f"counts must satisfy 0 <= successes <= trials and trials >= 1; got "
-                            f"successes={successes}, trials={trials}")
+        raise GeoInputError(message("geo.targets.counts_satisfy_successes_trials", successes=successes,
+                                    trials=trials))
 
 
 def status_of(spec: TargetSpec, value: float | None, interval: tuple[float, float] | None) -> str:
@@ -330,7 +322,8 @@ def status_of(spec: TargetSpec, value: float | None, interval: tuple[float, floa
 def check_records(records: pd.DataFrame) -> pd.DataFrame:
     missing = [c for c in REQUIRED_COLUMNS if c not in records.columns]
     if missing:
-        raise GeoInputError(f"records lack columns {missing}; needed: {', '.join(REQUIRED_COLUMNS)}")
+        raise GeoInputError(message("geo.targets.records_lack_columns_needed", missing=missing,
+                                    required_columns=', '.join(REQUIRED_COLUMNS)))
     out = records
     if len(out) and not pd.api.types.is_datetime64_any_dtype(out["occurred_at"]):
         out = out.assign(occurred_at=pd.to_datetime(out["occurred_at"]))
@@ -345,46 +338,94 @@ def data_coverage(records: pd.DataFrame) -> tuple[date, date] | None:
     return occurred.min().date(), occurred.max().date()
 
 
-def _in_period(records: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
-    occurred = records["occurred_at"]
-    return records[(occurred >= pd.Timestamp(start)) & (occurred < pd.Timestamp(end + timedelta(days=1)))]
+def _masks(code: str, category, severity, status) -> tuple[np.ndarray, np.ndarray | None]:
+    """(counted, success) of a records metric over arrays of the three columns; success is None for a change."""
+    trafficking = category == TRAFFICKING
+    cleared = np.isin(status, list(CLEARED_STATUSES))
+    indicted_or_tried = np.isin(status, ["indicted", "tried"])
+    social_order = np.isin(category, list(SOCIAL_ORDER_CATEGORIES))
+    table = {
+        "social_order_change": (social_order, None),
+        "suspended_change": (status == "suspended", None),
+        "clearance": (social_order, cleared),
+        "grave_clearance": (np.isin(severity, list(GRAVE_SEVERITIES)), cleared),
+        "reports_resolved": (np.ones(len(status), dtype=bool), status != "received"),
+        "trafficking_cleared": (trafficking & (status != "received"), cleared),
+        "trafficking_indicted": (trafficking & cleared, indicted_or_tried),
+        "trafficking_tried": (trafficking & indicted_or_tried, status == "tried"),
+    }
+    if code not in table:
+        raise GeoInputError(message("geo.targets.metric_records_target_allowed", code=code,
+                                    record_metrics=', '.join(RECORD_METRICS)))
+    return table[code]
 
 
-def _proportion_counts(code: str, rows: pd.DataFrame) -> tuple[int, int]:
-    status = rows["case_status"].astype(str)
-    cleared = status.isin(CLEARED_STATUSES)
-    if code == "clearance":
-        scope = rows["category"].isin(SOCIAL_ORDER_CATEGORIES)
-        return int((scope & cleared).sum()), int(scope.sum())
-    if code == "grave_clearance":
-        scope = rows["severity"].isin(GRAVE_SEVERITIES)
-        return int((scope & cleared).sum()), int(scope.sum())
-    if code == "reports_resolved":
-        return int((status != "received").sum()), len(rows)
-    trafficking = rows["category"] == TRAFFICKING
-    if code == "trafficking_cleared":
-        scope = trafficking & (status != "received")
-        return int((scope & cleared).sum()), int(scope.sum())
-    if code == "trafficking_indicted":
-        scope = trafficking & cleared
-        return int((scope & status.isin(["indicted", "tried"])).sum()), int(scope.sum())
-    if code == "trafficking_tried":
-        scope = trafficking & status.isin(["indicted", "tried"])
-        return int((scope & (status == "tried")).sum()), int(scope.sum())
-    raise GeoInputError(f"metric {code!r} is not a records proportion; allowed: {', '.join(RECORD_METRICS[2:])}")
+def counted_by(code: str, rows: pd.DataFrame) -> pd.Series:
+    """Which incidents a records target counts: the denominator of a proportion, the counted cases of a
+    change (module Notes). A map filtered by this mask shows exactly the number on the target's card.
+
+    Parameters
+    ----------
+    code : str
+        One of :data:`RECORD_METRICS`.
+    rows : DataFrame
+        Incidents with ``category``, ``severity`` and ``case_status``.
+
+    Returns
+    -------
+    Series of bool, aligned with ``rows``.
+    """
+    counted, _success = _masks(code, *(rows[c].astype(str).to_numpy(dtype=object)
+                                       for c in ("category", "severity", "case_status")))
+    return pd.Series(counted, index=rows.index)
 
 
-def _change_count(code: str, rows: pd.DataFrame) -> int:
-    if code == "social_order_change":
-        return int(rows["category"].isin(SOCIAL_ORDER_CATEGORIES).sum())
-    if code == "suspended_change":
-        return int((rows["case_status"].astype(str) == "suspended").sum())
-    raise GeoInputError(f"metric {code!r} is not a records change; allowed: social_order_change, suspended_change")
+class _RecordArrays:
+    """The columns of a records frame as numpy arrays with every metric's masks, computed once per frame:
+    a dashboard measures some 250 (target, district, period) cells of the same frame, and selecting rows of
+    a DataFrame for each cost far more than counting booleans."""
+
+    def __init__(self, records: pd.DataFrame):
+        self.occurred = pd.to_datetime(records["occurred_at"]).to_numpy(dtype="datetime64[ns]")
+        self.district = records["district_code"].astype(str).to_numpy(dtype=object)
+        self.commune = (records["commune_code"].astype(str).to_numpy(dtype=object)
+                        if "commune_code" in records.columns else None)
+        columns = [records[c].astype(str).to_numpy(dtype=object) for c in ("category", "severity", "case_status")]
+        self.masks = {code: _masks(code, *columns) for code in RECORD_METRICS}
+        self._districts: dict[str, np.ndarray] = {}
+
+    def in_district(self, district_code: str | None) -> np.ndarray | None:
+        if district_code is None:
+            return None
+        key = str(district_code)
+        if key not in self._districts:
+            self._districts[key] = self.district == key
+        return self._districts[key]
+
+    def in_period(self, start: date, end: date, within: np.ndarray | None) -> np.ndarray:
+        """Rows that occurred from ``start`` to ``end`` (both days included), among ``within`` if given."""
+        mask = (self.occurred >= np.datetime64(start, "ns")) & (
+            self.occurred < np.datetime64(end + timedelta(days=1), "ns"))
+        return mask if within is None else mask & within
+
+
+_ARRAYS: dict[int, _RecordArrays] = {}
+
+
+def _record_arrays(records: pd.DataFrame) -> _RecordArrays:
+    """The arrays of ``records``, kept while the frame lives (keyed by identity; dropped when it is freed)."""
+    key = id(records)
+    arrays = _ARRAYS.get(key)
+    if arrays is None:
+        arrays = _ARRAYS[key] = _RecordArrays(records)
+        weakref.finalize(records, _ARRAYS.pop, key, None)
+    return arrays
 
 
 def compute_metric(spec: TargetSpec, records: pd.DataFrame | None, period: Period, *,
                    district_code: str | None = None, external: ExternalCount | None = None,
-                   coverage: tuple[date, date] | None = None, confidence: float = 0.95) -> MetricResult:
+                   coverage: tuple[date, date] | None = None, confidence: float = 0.95,
+                   baseline_year: int | None = None, without_baseline=frozenset()) -> MetricResult:
     """Measure one target over ``period``.
 
     Parameters
@@ -396,7 +437,7 @@ def compute_metric(spec: TargetSpec, records: pd.DataFrame | None, period: Perio
         ``occurred_at``, ``category``, ``severity``, ``case_status``, ``district_code``. Not needed for
         external or manual targets.
     period : Period
-        The period measured; a change compares it with ``period.previous_year()``.
+        The period measured; a change compares it with the same calendar span of ``baseline_year``.
     district_code : str, optional
         Restrict to one district (``None``: the province).
     external : ExternalCount, optional
@@ -407,6 +448,14 @@ def compute_metric(spec: TargetSpec, records: pd.DataFrame | None, period: Perio
         then a comparison period is ``no_data`` only when no record at all falls in it.
     confidence : float
         Level of the intervals (default 0.95).
+    baseline_year : int, optional
+        The year a change is compared with (default the year before the period's,
+        :func:`geo.periods.default_baseline_year`); the same calendar span of it is counted
+        (:func:`geo.periods.like_for_like`).
+    without_baseline : set of str, optional
+        Commune codes (column ``commune_code`` of ``records``) the baseline's records cannot reach (old Tiền
+        Giang for a baseline before 01/07/2025, :func:`geo.boundary_sets.units_without_records`): a change
+        leaves them out of both periods, so like is compared with like, and its note says how many.
 
     Returns
     -------
@@ -418,136 +467,163 @@ def compute_metric(spec: TargetSpec, records: pd.DataFrame | None, period: Perio
     if spec.source != "records":
         return _external_result(spec, external, base, confidence)
     if records is None:
-        raise GeoInputError(f"records are needed for target {spec.code!r} (source 'records'), got None")
+        raise GeoInputError(message("geo.targets.records_needed_target_source", spec_code=spec.code))
     records = check_records(records)
     coverage_given = coverage is not None
     coverage = coverage or data_coverage(records)
     if coverage is None or coverage[1] < period.start or coverage[0] > period.end:
         return MetricResult(numerator=None, denominator=None, value=None, interval=None, meets_target=None,
-                            status="no_data", note="Không có số liệu vụ việc trong kỳ", **base)
+                            status="no_data", notes=_join(message("targets.note.no_records")), **base)
     measured = period.truncated(coverage[1]) if coverage[1] < period.end else period
-    note = (f"Số liệu đến {coverage[1]:%d/%m/%Y}; kỳ đang diễn ra" if measured is not period else "")
+    note = _join(message("targets.note.ongoing", date=coverage[1]) if measured is not period else None)
     base.update(period_end=measured.end)
-    province_records = records
-    if district_code is not None:
-        records = records[records["district_code"].astype(str) == str(district_code)]
-    rows = _in_period(records, measured.start, measured.end)
+    proportions, changes = RECORD_METRICS[2:], RECORD_METRICS[:2]
+    if spec.code not in (proportions if spec.kind == "proportion" else changes):
+        raise GeoInputError(message("geo.targets.metric_records_allowed", spec_code=spec.code, spec_kind=spec.kind,
+                                    proportions=', '.join(proportions if spec.kind == 'proportion' else changes)))
+    arrays = _record_arrays(records)
+    counted, success = arrays.masks[spec.code]
+    in_district = arrays.in_district(district_code)
+    rows = arrays.in_period(measured.start, measured.end, in_district)
     if spec.kind == "proportion":
-        numerator, denominator = _proportion_counts(spec.code, rows)
+        scope = rows & counted
+        numerator, denominator = int((scope & success).sum()), int(scope.sum())
         if denominator == 0:
             return MetricResult(numerator=numerator, denominator=0, value=None, interval=None, meets_target=None,
-                                status="no_data", note=_join(note, "Không có vụ nào thuộc phạm vi chỉ tiêu"), **base)
+                                status="no_data", notes=_join(note, message("targets.note.no_cases")), **base)
         value = numerator / denominator
         interval = clopper_pearson(numerator, denominator, confidence)
         return MetricResult(numerator=numerator, denominator=denominator, value=value, interval=interval,
                             meets_target=spec.satisfied_by(value), status=status_of(spec, value, interval),
-                            note=note, **base)
-    comparison = period.previous_year()
-    comparison_start, comparison_end = _comparison_span(period, measured, comparison)
-    current_start = measured.start
-    if coverage[0] > comparison_start:
-        # The records start inside the comparison period: compare the parts both periods have data for.
-        offset = coverage[0] - comparison_start
-        if comparison_start + offset > comparison_end:
-            return MetricResult(numerator=None, denominator=None, value=None, interval=None, meets_target=None,
-                                status="no_data", note=_join(note, f"Chưa có số liệu cùng kỳ ({comparison.label_vi}); "
-                                                             f"số liệu bắt đầu từ {coverage[0]:%d/%m/%Y}"), **base)
-        comparison_start, current_start = comparison_start + offset, current_start + offset
-        rows = _in_period(records, current_start, measured.end)
-        note = _join(note, f"Số liệu bắt đầu từ {coverage[0]:%d/%m/%Y}: chỉ so sánh {current_start:%d/%m/%Y}–"
-                           f"{measured.end:%d/%m/%Y} với {comparison_start:%d/%m/%Y}–{comparison_end:%d/%m/%Y}")
-        base.update(period_start=current_start)
-    base.update(comparison_period_code=comparison.code, comparison_start=comparison_start,
-                comparison_end=comparison_end)
-    comparison_rows = _in_period(records, comparison_start, comparison_end)
-    if not coverage_given and not len(_in_period(province_records, comparison_start, comparison_end)):
+                            notes=note, **base)
+    try:
+        pair = like_for_like(period, baseline_year, data_through=coverage[1], data_from=coverage[0])
+    except PeriodNotCovered:
+        comparison = _baseline_label(period, baseline_year)
         return MetricResult(numerator=None, denominator=None, value=None, interval=None, meets_target=None,
-                            status="no_data", note=_join(note, f"Chưa có số liệu cùng kỳ ({comparison.label_vi})"),
+                            status="no_data", notes=_join(note, message("targets.note.no_baseline_from",
+                                                                        comparison=comparison, date=coverage[0])),
                             **base)
-    current = _change_count(spec.code, rows)
-    previous = _change_count(spec.code, comparison_rows)
-    current_days = (measured.end - current_start).days + 1
-    previous_days = (comparison_end - comparison_start).days + 1
-    low, high, p_value = rate_change_interval(current, previous, current_days=current_days,
-                                              previous_days=previous_days, confidence=confidence)
+    current_start, comparison_start, comparison_end = pair.span.start, pair.baseline.start, pair.baseline.end
+    if current_start != measured.start:
+        rows = arrays.in_period(current_start, measured.end, in_district)
+        note = _join(note, message("targets.note.partial_span", date=coverage[0], start=current_start,
+                                   end=measured.end, baseline_start=comparison_start, baseline_end=comparison_end))
+        base.update(period_start=current_start)
+    comparison_code = _baseline_code(period, pair.baseline_year)
+    base.update(comparison_period_code=comparison_code, comparison_start=comparison_start,
+                comparison_end=comparison_end, baseline_year=pair.baseline_year)
+    comparison_rows = arrays.in_period(comparison_start, comparison_end, in_district)
+    if without_baseline and arrays.commune is not None:
+        codes = {str(c) for c in without_baseline}
+        unreached = np.isin(arrays.commune, list(codes))
+        left_out = int((rows & unreached & counted).sum())
+        rows = rows & ~unreached
+        comparison_rows = comparison_rows & ~unreached
+        note = _join(note, message("targets.note.without_baseline", n=len(codes), left_out=int(left_out)))
+    if not coverage_given and not arrays.in_period(comparison_start, comparison_end, None).any():
+        return MetricResult(numerator=None, denominator=None, value=None, interval=None, meets_target=None,
+                            status="no_data", notes=_join(note, message(
+                                "targets.note.no_baseline", comparison=_baseline_label(period, pair.baseline_year))),
+                            **base)
+    current = int((rows & counted).sum())
+    previous = int((comparison_rows & counted).sum())
+    # Counts over the same calendar span, compared as counts (module Notes): no division by days.
+    low, high, p_value = rate_change_interval(current, previous, confidence=confidence)
     base.update(comparison_count=previous, p_value=p_value)
     if previous == 0:
         value = None if current == 0 else math.inf
         status = "no_data" if current == 0 else status_of(spec, math.inf, (low, high))
         return MetricResult(numerator=current, denominator=previous, value=value, interval=(low, high),
                             meets_target=None if current == 0 else False, status=status,
-                            note=_join(note, "Cùng kỳ không có vụ nào: không tính được tỷ lệ thay đổi"), **base)
-    value = (current / current_days) / (previous / previous_days) - 1
+                            notes=_join(note, message("targets.note.baseline_zero")), **base)
+    value = current / previous - 1
     return MetricResult(numerator=current, denominator=previous, value=value, interval=(low, high),
                         meets_target=spec.satisfied_by(value), status=status_of(spec, value, (low, high)),
-                        note=note, **base)
+                        notes=note, **base)
 
 
-def _comparison_span(period: Period, measured: Period, comparison: Period) -> tuple[date, date]:
-    """The comparison period cut to the same elapsed span as ``measured`` (like with like)."""
-    if measured.end >= period.end:
-        return comparison.start, comparison.end
-    elapsed = (measured.end - period.start).days
-    return comparison.start, min(comparison.end, comparison.start + timedelta(days=elapsed))
+def _baseline_code(period: Period, baseline_year: int) -> str:
+    """The code of the period's counterpart in ``baseline_year`` (``2023-Q1`` for ``2024-Q1``)."""
+    if period.kind == "range":
+        return like_for_like(period, baseline_year).baseline.code
+    years = baseline_year - period.reference_year
+    code = period.code
+    return str(int(code[:4]) + years) + code[4:]
 
 
-def _join(*notes: str) -> str:
-    return "; ".join(n for n in notes if n)
+def _baseline_label(period: Period, baseline_year: int | None) -> str:
+    year = baseline_year if baseline_year is not None else period.reference_year - 1
+    return f"{_baseline_code(period, year)}"
+
+
+def _join(*notes) -> tuple:
+    """The notes that are present, in order (each a :class:`translations.Message`)."""
+    out = []
+    for note in notes:
+        out.extend(note if isinstance(note, tuple) else [note] if note else [])
+    return tuple(out)
 
 
 def _external_result(spec: TargetSpec, external: ExternalCount | None, base: dict, confidence: float) -> MetricResult:
     if external is None:
-        reason = ("Hệ thống chưa ghi nhận số liệu này; cần nhập từ báo cáo của đơn vị"
-                  if spec.source == "manual" else "Chưa có số liệu từ phân hệ "
-                  + ("địa bàn trọng điểm" if spec.source == "key_areas" else "ma túy xã, phường, thị trấn"))
+        reason = message("targets.note.manual" if spec.source == "manual" else
+                         "targets.note.no_key_area_data" if spec.source == "key_areas" else "targets.note.no_drug_data")
         return MetricResult(numerator=None, denominator=None, value=None, interval=None, meets_target=None,
-                            status="no_data", note=reason, **base)
+                            status="no_data", notes=_join(reason), **base)
     numerator, denominator = int(external.numerator), int(external.denominator)
     if spec.kind == "proportion":
         if denominator == 0:
             return MetricResult(numerator=numerator, denominator=0, value=None, interval=None, meets_target=None,
-                                status="no_data", note=_join(external.note, "Mẫu số bằng 0"), **base)
+                                status="no_data", notes=_join(external.note, message("targets.note.zero_denominator")),
+                                **base)
         value = numerator / denominator
         interval = None if external.census else clopper_pearson(numerator, denominator, confidence)
         return MetricResult(numerator=numerator, denominator=denominator, value=value, interval=interval,
                             meets_target=spec.satisfied_by(value), status=status_of(spec, value, interval),
-                            note=external.note, **base)
+                            notes=_join(external.note), **base)
     if denominator == 0:
         value = None if numerator == 0 else math.inf
     else:
         value = numerator / denominator - 1
     if value is None:
         return MetricResult(numerator=numerator, denominator=0, value=None, interval=None, meets_target=None,
-                            status="no_data", note=external.note, **base)
+                            status="no_data", notes=_join(external.note), **base)
     interval = None
     if not external.census:
         low, high, _p = rate_change_interval(numerator, denominator, confidence=confidence)
         interval = (low, high)
     return MetricResult(numerator=numerator, denominator=denominator, value=value, interval=interval,
                         meets_target=spec.satisfied_by(value), status=status_of(spec, value, interval),
-                        comparison_count=denominator, note=external.note, **base)
+                        comparison_count=denominator, notes=_join(external.note), **base)
 
 
 def compute_all(target_set: TargetSet, records: pd.DataFrame | None, period: Period, *,
                 district_code: str | None = None, external: dict[str, ExternalCount] | None = None,
-                coverage: tuple[date, date] | None = None, confidence: float = 0.95) -> list[MetricResult]:
+                coverage: tuple[date, date] | None = None, confidence: float = 0.95,
+                baseline_year: int | None = None, without_baseline=frozenset()) -> list[MetricResult]:
     """:func:`compute_metric` for every target of ``target_set``, in the plan's order."""
     external = external or {}
     if records is not None:
         records = check_records(records)
     return [compute_metric(spec, records, period, district_code=district_code, external=external.get(spec.code),
-                           coverage=coverage, confidence=confidence) for spec in target_set.specs]
+                           coverage=coverage, confidence=confidence, baseline_year=baseline_year,
+                           without_baseline=without_baseline)
+            for spec in target_set.specs]
 
 
 def compute_by_district(spec: TargetSpec, records: pd.DataFrame | None, period: Period, district_codes, *,
                         external: dict[str, ExternalCount] | None = None, coverage=None,
-                        confidence: float = 0.95) -> list[MetricResult]:
+                        confidence: float = 0.95, baseline_year: int | None = None,
+                        without_baseline=frozenset()) -> list[MetricResult]:
     """One result per district (``external`` maps district code → counts for non-records targets)."""
     external = external or {}
     if records is not None:
         records = check_records(records)
     return [compute_metric(spec, records, period, district_code=code, external=external.get(code),
-                           coverage=coverage, confidence=confidence) for code in district_codes]
+                           coverage=coverage, confidence=confidence, baseline_year=baseline_year,
+                           without_baseline=without_baseline)
+            for code in district_codes]
 
 
 def trend(spec: TargetSpec, records: pd.DataFrame, periods, *, district_code: str | None = None,
@@ -630,6 +706,6 @@ def summary_counts(results) -> dict[str, int]:
 
 
 __all__ = ["TargetSpec", "TargetSet", "ExternalCount", "MetricResult", "read_targets", "targets_from_dict",
-           "targets_to_dict", "clopper_pearson", "wilson", "rate_change_interval", "status_of", "compute_metric",
+           "targets_to_dict", "wilson", "rate_change_interval", "status_of", "compute_metric",
            "compute_all", "compute_by_district", "trend", "format_value", "format_interval", "format_target",
-           "describe_target", "data_coverage", "STATUS_LABELS", "STATUSES", "RECORD_METRICS"]
+           "describe_target", "data_coverage", "counted_by", "STATUS_LABELS", "STATUSES", "RECORD_METRICS"]

@@ -28,18 +28,37 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from geo.errors import GeoInputError
+from geo.offences import OFFENCE_NAMES, strip_crime_word
+from translations import CatalogTable, message, translate
+
+
+class _Worded:
+    """Labels read from the catalogs (``<kind>.<code>``, e.g. ``category.theft``): the code is what geo keeps."""
+
+    kind = ""
+
+    def label(self, lang: str = "vi") -> str:
+        return translate(f"{self.kind}.{self.code}", lang)
+
+    @property
+    def label_vi(self) -> str:
+        return self.label("vi")
+
+    @property
+    def label_en(self) -> str:
+        return self.label("en")
 
 
 @dataclass(frozen=True)
-class Category:
+class Category(_Worded):
     """One incident category; ``aliases`` are extra accepted spellings (Vietnamese or English)."""
 
+    kind = "category"
     code: str
-    label_vi: str
-    label_en: str
     group: str
     social_order: bool = False
     border_corridor: bool = False
@@ -48,82 +67,78 @@ class Category:
 
 
 @dataclass(frozen=True)
-class Severity:
+class Severity(_Worded):
     """A class of Penal Code Art. 9, decided by the maximum penalty of the clause charged."""
 
+    kind = "severity"
     code: str
-    label_vi: str
-    label_en: str
     rank: int
-    max_penalty_vi: str
-    max_penalty_en: str
     aliases: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def max_penalty_vi(self) -> str:
+        return translate(f"severity.max_penalty.{self.code}", "vi")
+
+    @property
+    def max_penalty_en(self) -> str:
+        return translate(f"severity.max_penalty.{self.code}", "en")
 
 
 @dataclass(frozen=True)
-class CaseStatus:
+class CaseStatus(_Worded):
     """Stage a case has reached; ``cleared`` is True when the stage implies the case was solved."""
 
+    kind = "case_status"
     code: str
-    label_vi: str
-    label_en: str
     rank: int
     cleared: bool
     aliases: tuple[str, ...] = field(default_factory=tuple)
 
 
 #: Groups used to order and colour categories; code -> (Vietnamese, English).
-GROUPS: dict[str, tuple[str, str]] = {
-    "person": ("Xâm phạm tính mạng, sức khỏe, nhân phẩm", "Crimes against the person"),
-    "property": ("Xâm phạm sở hữu", "Property crimes"),
-    "public_order": ("Trật tự công cộng", "Public order"),
-    "drugs": ("Ma túy", "Drugs"),
-    "border": ("Biên giới", "Border"),
-    "economic": ("Kinh tế, tham nhũng", "Economic and corruption"),
-    "environment": ("Môi trường", "Environment"),
-}
+GROUPS: Mapping[str, tuple[str, str]] = CatalogTable("category_group")
 
 _CATEGORY_LIST = (
-    Category("homicide", "Giết người", "Homicide", "person", social_order=True,
+    Category("homicide", "person", social_order=True,
              aliases=("giet nguoi", "murder")),
-    Category("assault", "Cố ý gây thương tích", "Assault", "person", social_order=True,
+    Category("assault", "person", social_order=True,
              aliases=("cố ý gây thương tích hoặc gây tổn hại cho sức khỏe của người khác",
                       "gây thương tích")),
-    Category("sexual_offence", "Xâm phạm tình dục", "Sexual offence", "person", social_order=True,
+    Category("sexual_offence", "person", social_order=True,
              aliases=("hiếp dâm", "dâm ô", "sexual offense", "sexual assault", "rape")),
-    Category("robbery", "Cướp tài sản", "Robbery", "property", social_order=True,
+    Category("robbery", "property", social_order=True,
              aliases=("cướp",)),
-    Category("snatch_theft", "Cướp giật tài sản", "Snatch theft", "property", social_order=True,
+    Category("snatch_theft", "property", social_order=True,
              aliases=("cướp giật", "snatching", "bag snatching")),
-    Category("theft", "Trộm cắp tài sản", "Theft", "property", social_order=True,
+    Category("theft", "property", social_order=True,
              aliases=("trộm cắp", "trộm")),
-    Category("fraud", "Lừa đảo chiếm đoạt tài sản", "Fraud", "property", social_order=True,
+    Category("fraud", "property", social_order=True,
              aliases=("lừa đảo",)),
-    Category("hightech_fraud", "Lừa đảo công nghệ cao", "High-tech fraud", "property", social_order=True,
+    Category("hightech_fraud", "property", social_order=True,
              aliases=("lừa đảo qua mạng", "high tech fraud", "online fraud", "cyber fraud")),
-    Category("loan_sharking", "Tín dụng đen", "Loan sharking", "property", social_order=True,
+    Category("loan_sharking", "property", social_order=True,
              aliases=("cho vay lãi nặng", "tín dụng đen / cho vay lãi nặng",
                       "cho vay lãi nặng trong giao dịch dân sự", "usury")),
-    Category("gambling", "Đánh bạc, tổ chức đánh bạc", "Gambling", "public_order", social_order=True,
+    Category("gambling", "public_order", social_order=True,
              aliases=("đánh bạc", "tổ chức đánh bạc", "tổ chức đánh bạc hoặc gá bạc")),
-    Category("public_disorder", "Gây rối trật tự công cộng", "Public disorder", "public_order",
+    Category("public_disorder", "public_order",
              social_order=True, aliases=("gây rối", "disorderly conduct")),
-    Category("drugs", "Ma túy", "Drugs", "drugs", border_corridor=True,
+    Category("drugs", "drugs", border_corridor=True,
              aliases=("tội phạm về ma túy", "drug offence", "drug offense", "narcotics")),
-    Category("human_trafficking", "Mua bán người", "Human trafficking", "person", social_order=True,
+    Category("human_trafficking", "person", social_order=True,
              border_corridor=True, sensitive_default=True,
              aliases=("mua bán người dưới 16 tuổi", "trafficking in persons", "trafficking")),
-    Category("smuggling", "Buôn lậu", "Smuggling", "border", border_corridor=True,
+    Category("smuggling", "border", border_corridor=True,
              aliases=("vận chuyển hàng cấm", "vận chuyển trái phép hàng hóa qua biên giới")),
-    Category("illegal_border_crossing", "Xuất nhập cảnh trái phép", "Illegal border crossing", "border",
+    Category("illegal_border_crossing", "border",
              border_corridor=True,
              aliases=("xuất cảnh, nhập cảnh trái phép", "xuất nhập cảnh trái phép",
                       "tổ chức, môi giới cho người khác xuất cảnh, nhập cảnh trái phép",
                       "vượt biên trái phép", "illegal crossing")),
-    Category("corruption_economic", "Tham nhũng, kinh tế", "Corruption and economic crime", "economic",
+    Category("corruption_economic", "economic",
              aliases=("tham nhũng", "kinh tế", "tội phạm kinh tế", "corruption", "economic crime",
                       "corruption/economic")),
-    Category("environment", "Môi trường", "Environment", "environment",
+    Category("environment", "environment",
              aliases=("tội phạm về môi trường", "environmental crime")),
 )
 
@@ -139,25 +154,21 @@ BORDER_CORRIDOR_CATEGORIES: frozenset[str] = frozenset(
 
 #: Named sets a user can pick as one category filter: key -> ((label vi, label en), codes).
 CATEGORY_SETS: dict[str, tuple[tuple[str, str], frozenset[str]]] = {
-    "social_order": (("Tội phạm về TTXH", "Social-order crime"), SOCIAL_ORDER_CATEGORIES),
-    "border_corridor": (("Nhóm tuyến biên giới", "Border-corridor categories"), BORDER_CORRIDOR_CATEGORIES),
+    "social_order": (CatalogTable("category_set")["social_order"], SOCIAL_ORDER_CATEGORIES),
+    "border_corridor": (CatalogTable("category_set")["border_corridor"], BORDER_CORRIDOR_CATEGORIES),
 }
 
 #: Categories whose incidents are sensitive (confidential) unless the source says otherwise.
 SENSITIVE_BY_DEFAULT: frozenset[str] = frozenset(c.code for c in _CATEGORY_LIST if c.sensitive_default)
 
 _SEVERITY_LIST = (
-    Severity("less_serious", "Ít nghiêm trọng", "Less serious", 1,
-             "phạt tiền, cải tạo không giam giữ hoặc phạt tù đến 03 năm",
-             "a fine, non-custodial reform or imprisonment up to 3 years",
+    Severity("less_serious", 1,
              aliases=("it nghiem trong",)),
-    Severity("serious", "Nghiêm trọng", "Serious", 2,
-             "phạt tù từ trên 03 năm đến 07 năm", "imprisonment over 3 and up to 7 years"),
-    Severity("very_serious", "Rất nghiêm trọng", "Very serious", 3,
-             "phạt tù từ trên 07 năm đến 15 năm", "imprisonment over 7 and up to 15 years"),
-    Severity("especially_serious", "Đặc biệt nghiêm trọng", "Especially serious", 4,
-             "phạt tù từ trên 15 năm đến 20 năm, tù chung thân hoặc tử hình",
-             "imprisonment over 15 and up to 20 years, life imprisonment or death",
+    Severity("serious", 2,
+             ),
+    Severity("very_serious", 3,
+             ),
+    Severity("especially_serious", 4,
              aliases=("particularly serious", "extremely serious")),
 )
 
@@ -168,17 +179,17 @@ SEVERITIES: dict[str, Severity] = {s.code: s for s in _SEVERITY_LIST}
 GRAVE_SEVERITIES: frozenset[str] = frozenset({"very_serious", "especially_serious"})
 
 _CASE_STATUS_LIST = (
-    CaseStatus("received", "Tiếp nhận", "Received", 1, False,
+    CaseStatus("received", 1, False,
                aliases=("tiếp nhận tin báo", "đã tiếp nhận", "reported")),
-    CaseStatus("prosecuted", "Khởi tố", "Prosecuted", 2, False,
+    CaseStatus("prosecuted", 2, False,
                aliases=("đã khởi tố", "khởi tố vụ án", "charged")),
-    CaseStatus("cleared", "Khám phá", "Cleared", 3, True,
+    CaseStatus("cleared", 3, True,
                aliases=("điều tra làm rõ", "điều tra khám phá", "đã khám phá", "làm rõ", "solved")),
-    CaseStatus("suspended", "Tạm đình chỉ", "Suspended", 3, False,
+    CaseStatus("suspended", 3, False,
                aliases=("tạm đình chỉ điều tra", "đình chỉ tạm thời")),
-    CaseStatus("indicted", "Truy tố", "Indicted", 4, True,
+    CaseStatus("indicted", 4, True,
                aliases=("đã truy tố",)),
-    CaseStatus("tried", "Xét xử", "Tried", 5, True,
+    CaseStatus("tried", 5, True,
                aliases=("đã xét xử", "adjudicated")),
 )
 
@@ -206,10 +217,11 @@ def normalise_term(value) -> str:
     return _NON_WORD.sub(" ", text).strip()
 
 
-def _build_lookup(entries) -> dict[str, str]:
+def _build_lookup(entries, extra_names=None) -> dict[str, str]:
     lookup: dict[str, str] = {}
     for entry in entries.values():
-        for spelling in (entry.code, entry.label_vi, entry.label_en, *entry.aliases):
+        extra = (extra_names or {}).get(entry.code, ())
+        for spelling in (entry.code, entry.label_vi, entry.label_en, *entry.aliases, *extra):
             key = normalise_term(spelling)
             previous = lookup.setdefault(key, entry.code)
             if previous != entry.code:
@@ -217,7 +229,10 @@ def _build_lookup(entries) -> dict[str, str]:
     return lookup
 
 
-_LOOKUPS = {kind: _build_lookup(entries) for kind, entries in _KINDS.items()}
+# Categories also accept the offence names clerks write (geo.offences: colloquial names, Penal Code article
+# titles, report abbreviations); a leading "tội" is ignored when looking a category up.
+_LOOKUPS = {kind: _build_lookup(entries, OFFENCE_NAMES if kind == "category" else None)
+            for kind, entries in _KINDS.items()}
 
 
 def lookup_table(kind: str) -> dict[str, str]:
@@ -228,19 +243,24 @@ def lookup_table(kind: str) -> dict[str, str]:
 
 def _check_kind(kind):
     if kind not in _KINDS:
-        raise GeoInputError(f"kind {kind!r} is not one of: {', '.join(_KINDS)}")
+        raise GeoInputError(message("geo.taxonomy.kind_one", kind=kind, kinds=', '.join(_KINDS)))
 
 
 def _parse(kind: str, value) -> str:
     key = normalise_term(value) if value is not None else ""
     code = _LOOKUPS[kind].get(key)
+    if code is None and kind == "category":
+        code = _LOOKUPS[kind].get(strip_crime_word(key))
     if code is None:
-        raise GeoInputError(f"{kind} {value!r} is not one of: {', '.join(_KINDS[kind])}")
+        raise GeoInputError(message("geo.taxonomy.one", kind=kind, value=value, kinds=', '.join(_KINDS[kind])))
     return code
 
 
 def parse_category(value) -> str:
     """Return the category code for a code, Vietnamese label (diacritics optional) or English label.
+
+    Also accepted: the offence names of :data:`geo.offences.OFFENCE_NAMES` (colloquial names, Penal Code
+    2015 article titles with or without "Tội", report abbreviations such as ``TCTS``).
 
     Raises
     ------
@@ -275,7 +295,8 @@ def selection_codes(selection: str) -> list[str] | None:
         group = selection.split(":", 1)[1]
         return sorted(c.code for c in CATEGORIES.values() if c.group == group)
     if selection not in CATEGORIES:
-        raise GeoInputError(f"category {selection!r} is not one of: {', '.join(sorted(category_selections()))}")
+        raise GeoInputError(message("geo.taxonomy.category_one", selection=selection,
+                                    category_selections=', '.join(sorted(category_selections()))))
     return [selection]
 
 
@@ -307,6 +328,6 @@ def label(kind: str, code: str, lang: str = "vi") -> str:
     """
     _check_kind(kind)
     if lang not in ("vi", "en"):
-        raise GeoInputError(f"lang {lang!r} is not one of: vi, en")
+        raise GeoInputError(message("geo.taxonomy.lang_one_vi_en", lang=lang))
     entry = _KINDS[kind][code] if code in _KINDS[kind] else _KINDS[kind][_parse(kind, code)]
-    return entry.label_vi if lang == "vi" else entry.label_en
+    return entry.label(lang)

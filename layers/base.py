@@ -12,10 +12,14 @@ the map's JavaScript from its own URL (no inline script: compatible with a Conte
 """
 from __future__ import annotations
 
+import json
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import folium
+import shapely
 from branca.element import CssLink, JavascriptLink
 from folium.elements import JSCSSMixin
 
@@ -73,7 +77,7 @@ class MapParts:
 
 def make_map(*, tile_url: str = "", tile_attribution: str = "", vendor_url: str = "/vendor",
              map_id: str | None = None, location=PROVINCE_CENTRE, zoom_start: int = PROVINCE_ZOOM,
-             tile_name: str = "Nền bản đồ", **options) -> folium.Map:
+             basemap=None, lang: str = "vi", **options) -> folium.Map:
     """Return a folium.Map that loads Leaflet from ``vendor_url`` and tiles only from ``tile_url``.
 
     Parameters
@@ -85,6 +89,10 @@ def make_map(*, tile_url: str = "", tile_attribution: str = "", vendor_url: str 
         Attribution shown for the tiles (required by most tile licences); defaults to the tile host.
     vendor_url : str
         Where the app serves its npm assets (``/vendor`` in this app).
+    basemap : layers.basemap.BasemapSource, optional
+        The app's own PMTiles basemap (offline); with ``tile_url`` too, the layer control switches them.
+    lang : str
+        Language of the basemap names in the layer control and of a Protomaps build's labels.
     map_id : str, optional
         Fixed element id suffix (the container is ``map_<map_id>``) so a page can hold the container
         while the script is served from another URL.
@@ -107,10 +115,10 @@ def make_map(*, tile_url: str = "", tile_attribution: str = "", vendor_url: str 
     m.vendor_url = vendor_url.rstrip("/")
     if map_id is not None:
         m._id = map_id
-    if tile_url:
-        attribution = tile_attribution or _host_of(tile_url)
-        folium.TileLayer(tiles=tile_url, attr=attribution, name=tile_name, overlay=False, control=False,
-                         max_zoom=19).add_to(m)
+    from layers.basemap import add_basemaps
+
+    m.basemap_count = add_basemaps(m, basemap=basemap, tile_url=tile_url, tile_attribution=tile_attribution,
+                                   vendor_url=m.vendor_url, lang=lang)
     return m
 
 
@@ -189,6 +197,109 @@ def _check_header(figure) -> None:
             raise ExternalAssetError(f"asset url {element.url!r} is still external after localisation")
 
 
+# A GeoJSON geometry already serialised stands in the rendered text as this marker (in JSON quotes), replaced
+# by the text once the figure is rendered: folium would otherwise dump every coordinate per request, and
+# branca re-reads each element's rendered script as a Jinja template, which costs in proportion to its length.
+_RAW_MARKER = re.compile(r'"__raw_json_([0-9a-f]+_\w+?)__"')
+
+
+@dataclass(frozen=True)
+class SerialisedGeometries:
+    """The geometries of a frame as GeoJSON mappings (for bounds and printing) and as JSON text (for the map)."""
+
+    mappings: tuple[dict, ...]
+    texts: tuple[str, ...]
+
+
+_PER_FRAME: OrderedDict = OrderedDict()
+_PER_FRAME_LOCK = threading.Lock()
+#: Entries remembered by :func:`per_frame`, least recently used dropped first (a frame filtered per request
+#: would otherwise keep every request's copy alive, and must not push out the boundary sets' own frames).
+PER_FRAME_ENTRIES = 64
+
+
+def per_frame(frame, name: str, build):
+    """``build()`` computed once per frame object and ``name``: for what a map draws the same way whatever
+    the filters (geometry text, search entries) of a frame that is itself cached per data version (the
+    communes of a boundary set, their display geometries). The memo keeps the frame alive, so its id is not
+    reused while the entry stands; a frame built per request simply misses. The value must not be modified.
+    """
+    key = (id(frame), name)
+    with _PER_FRAME_LOCK:
+        hit = _PER_FRAME.get(key)
+        if hit is not None and hit[0] is frame:
+            _PER_FRAME.move_to_end(key)
+            return hit[1]
+    value = build()
+    with _PER_FRAME_LOCK:
+        _PER_FRAME[key] = (frame, value)
+        _PER_FRAME.move_to_end(key)
+        while len(_PER_FRAME) > PER_FRAME_ENTRIES:
+            _PER_FRAME.popitem(last=False)
+    return value
+
+
+def serialised_geometries(frame, *, boundary: bool = False) -> SerialisedGeometries:
+    """Each geometry of ``frame`` (its boundary line with ``boundary``) as a GeoJSON mapping and its JSON
+    text, computed once per frame object (:func:`per_frame`).
+
+    The coordinates of 102–143 communes are then written once per process and boundary version instead of
+    at every request (the shapely ``__geo_interface__`` mapping, then :func:`json.dumps`, as folium does).
+    """
+    def build():
+        geometries = frame.geometry.boundary if boundary else frame.geometry
+        mappings = tuple(shapely.geometry.mapping(g) for g in geometries)
+        return SerialisedGeometries(mappings, tuple(json.dumps(g, separators=(",", ":")) for g in mappings))
+
+    return per_frame(frame, "geometry-boundary" if boundary else "geometry", build)
+
+
+class PreSerialisedGeoJson(folium.GeoJson):
+    """A :class:`folium.GeoJson` whose features' geometries are written from JSON text serialised earlier.
+
+    ``geometry_texts[i]`` is the JSON of ``data["features"][i]["geometry"]`` (from
+    :func:`serialised_geometries`); the features keep their mappings, so bounds, style functions and the
+    printed sheet (which reads ``layer.data``) see the same layer. Rendered through :func:`map_parts` or
+    :func:`map_document`, which put the texts in place.
+    """
+
+    def __init__(self, data: dict, geometry_texts, **kwargs):
+        super().__init__(data, **kwargs)
+        texts = tuple(geometry_texts)
+        if len(texts) != len(self.data["features"]):
+            raise ValueError(f"geometry_texts has {len(texts)} entries for {len(self.data['features'])} features")
+        self._geometry_texts = texts
+
+    def render(self, **kwargs):
+        shown = self.data
+        self.data = {**shown, "features": [{**feature, "geometry": raw_text(self, text, f"{i}")}
+                                           for i, (feature, text) in enumerate(zip(shown["features"],
+                                                                                   self._geometry_texts))]}
+        try:
+            super().render(**kwargs)
+        finally:
+            self.data = shown
+
+
+def raw_text(element, text: str, part: str = "") -> str:
+    """A marker standing for ``text`` in what ``element`` renders, replaced by ``text`` itself once
+    :func:`map_parts` or :func:`map_document` has rendered the figure: for long JSON an element writes
+    unchanged at every request (a string the caller keeps, e.g. from :func:`per_frame`). Used as a value
+    folium writes with ``tojson``, or as the result of a template expression (it carries its own quotes).
+    ``part`` tells apart several texts of one element."""
+    fragments = element.get_root().__dict__.setdefault("_raw_json", {})
+    token = f"{id(element):x}_{part or '0'}"
+    fragments[token] = text
+    return f"__raw_json_{token}__"
+
+
+def _with_raw_json(figure, rendered: str) -> str:
+    fragments = getattr(figure, "_raw_json", None)
+    if not fragments:
+        return rendered
+    return _RAW_MARKER.sub(lambda match: fragments[match.group(1)], rendered)
+
+
 def map_parts(m: folium.Map) -> MapParts:
     """Render ``m`` into asset URLs, container HTML and script for embedding in a page.
 
@@ -203,7 +314,8 @@ def map_parts(m: folium.Map) -> MapParts:
             js.append(element.url)
         elif isinstance(element, CssLink) and element.url not in css:
             css.append(element.url)
-    return MapParts(css=tuple(css), js=tuple(js), html=figure.html.render(), script=figure.script.render())
+    return MapParts(css=tuple(css), js=tuple(js), html=figure.html.render(),
+                    script=_with_raw_json(figure, figure.script.render()))
 
 
 def map_document(m: folium.Map, title: str = "") -> str:
@@ -212,6 +324,6 @@ def map_document(m: folium.Map, title: str = "") -> str:
     figure = m.get_root()
     if title:
         figure.title = title
-    html = figure.render()
+    html = _with_raw_json(figure, figure.render())
     _check_header(figure)
     return html

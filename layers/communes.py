@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import html
 import math
+from urllib.parse import quote
 
 import folium
 import geopandas as gpd
@@ -12,16 +13,20 @@ import shapely
 from folium.utilities import JsCode
 
 from geo.boundaries import dissolve_districts, simplify_for_display
+from geo.geojson import collection_of
+from layers import palette
+from layers.base import PreSerialisedGeoJson, serialised_geometries
 from layers.legend import Legend
-from layers.text import format_number, text
+from layers.text import format_number, format_numbers, text
+from translations import translate
 
 MEASURES = ("count", "rate")
 RATE_PER = 10_000
 
 #: ColorBrewer YlOrRd, 5 classes (sequential, colour-blind safe, prints in grey in order).
-PALETTE = ("#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026")
-ZERO_COLOUR = "#f4f4f0"
-NO_DATA_COLOUR = "#bdbdbd"
+PALETTE = palette.SEQUENTIAL_COUNTS
+ZERO_COLOUR = palette.ZERO_COUNT
+NO_DATA_COLOUR = palette.NO_DATA
 COMMUNE_CLASS = "commune-shape"
 DISPLAY_TOLERANCE_M = 40.0
 DISPLAY_DECIMALS = 5  # about 1 m at this latitude: finer digits only add bytes
@@ -143,33 +148,41 @@ def display_geometries(frame: gpd.GeoDataFrame, tolerance_m: float = DISPLAY_TOL
     return out
 
 
-def _commune_text(code, record, measure: str, lang: str, population_year) -> tuple[str, str]:
-    """Tooltip and popup HTML of one commune; every value from the data is escaped."""
-    name = html.escape(str(record["commune_name"]))
-    district = html.escape(str(record["district_name"]))
-    count = f"{text('incidents', lang)}: {format_number(record['count'], lang)}"
-    rate_value, population_value = float(record["rate"]), float(record["population"])
-    if np.isfinite(rate_value):
-        rate = f"{text('rate_per_10k', lang)}: {format_number(rate_value, lang, 1)}"
-    else:
-        rate = f"{text('rate_per_10k', lang)}: {text('no_population', lang)}"
-    population = ""
-    if np.isfinite(population_value):
-        year = f" {html.escape(str(population_year))}" if population_year else ""
-        population = f"{text('population', lang)}{year}: {format_number(population_value, lang)}"
-    first, second = (count, rate) if measure == "count" else (rate, count)
-    tip = f"<strong>{name}</strong><br>{district}<br>{first}"
-    lines = [f"<strong>{name}</strong>", district, first, second]
-    if population:
-        lines.append(population)
-    lines.append(f"{text('commune_code', lang)}: {html.escape(str(code))}")
-    return tip, "<br>".join(lines)
+def _commune_texts(codes, records: pd.DataFrame, measure: str, lang: str, population_year) -> list[tuple[str, str]]:
+    """Tooltip and popup HTML of each commune (``records``: commune_name, district_name, count, rate,
+    population, in the order of ``codes``); every value from the data is escaped. The words are looked up
+    once and the numbers formatted together (:func:`layers.text.format_numbers`), not per commune."""
+    words = {key: text(key, lang) for key in ("incidents", "rate_per_10k", "no_population", "population",
+                                               "commune_code")}
+    rates = records["rate"].to_numpy(dtype=float)
+    populations = records["population"].to_numpy(dtype=float)
+    counts = format_numbers(records["count"].tolist(), lang)
+    rate_texts = format_numbers(np.where(np.isfinite(rates), rates, 0.0).tolist(), lang, 1)
+    population_texts = format_numbers(np.where(np.isfinite(populations), populations, 0.0).tolist(), lang)
+    year = f" {html.escape(str(population_year))}" if population_year else ""
+    out = []
+    for i, (code, name, district) in enumerate(zip(codes, records["commune_name"], records["district_name"])):
+        name, district = html.escape(str(name)), html.escape(str(district))
+        count = f"{words['incidents']}: {counts[i]}"
+        rate = f"{words['rate_per_10k']}: " + (rate_texts[i] if np.isfinite(rates[i]) else words["no_population"])
+        first, second = (count, rate) if measure == "count" else (rate, count)
+        lines = [f"<strong>{name}</strong>", district, first, second]
+        if np.isfinite(populations[i]):
+            lines.append(f"{words['population']}{year}: {population_texts[i]}")
+        lines.append(f"{words['commune_code']}: {html.escape(str(code))}")
+        out.append((f"<strong>{name}</strong><br>{district}<br>{first}", "<br>".join(lines)))
+    return out
 
 
 def add_commune_choropleth(m, communes: gpd.GeoDataFrame, statistics: pd.DataFrame, *, measure: str = "count",
                            lang: str = "vi", title: str = "", notes=(), population_year=None,
-                           name: str | None = None, legend: bool = True) -> Legend | None:
+                           name: str | None = None, legend: bool = True, profile_url: str = "",
+                           district_url: str = "") -> Legend | None:
     """Add communes coloured by ``count`` or ``rate`` (per 10,000 residents), with tooltips and popups.
+
+    A click on a commune zooms to it; with ``profile_url`` (``{code}`` where the code goes) its popup links to
+    the commune's profile page, and with ``district_url`` (``{district}``) to the view of its district (or
+    former district), which zooms to that district.
 
     Parameters
     ----------
@@ -207,19 +220,28 @@ def add_commune_choropleth(m, communes: gpd.GeoDataFrame, statistics: pd.DataFra
         raise ValueError(f"statistics lack commune_code(s): {', '.join(missing[:5])}")
     values = stats["count"].astype(float) if measure == "count" else stats["rate"]
     bounds = class_breaks(values.to_numpy(), integer=(measure == "count"))
-    features = []
-    for code, geometry in zip(communes["commune_code"], communes.geometry):
-        record = stats.loc[code]
-        tip, popup = _commune_text(code, record, measure, lang, population_year)
-        features.append({
-            "type": "Feature",
-            "id": str(code),
-            "properties": {"tip": tip, "pop": popup, "fill": colour_for(values.loc[code], bounds)},
-            "geometry": shapely.geometry.mapping(geometry),
-        })
-    data = {"type": "FeatureCollection", "features": features}
-    layer = folium.GeoJson(
-        data,
+    district_column = "district_code" if "district_code" in communes and (communes["district_code"] != "").any() \
+        else ("former_district_code" if "former_district_code" in communes else None)
+    district_codes = communes[district_column].astype(str).tolist() if district_column else [""] * len(communes)
+    serialised = serialised_geometries(communes)
+    records = stats.reindex(communes["commune_code"])
+    colours = [colour_for(v, bounds) for v in values.reindex(communes["commune_code"])]
+    texts = _commune_texts(communes["commune_code"].tolist(), records, measure, lang, population_year)
+    open_profile, open_district = html.escape(text("open_profile", lang)), html.escape(text("open_district", lang))
+    tips, popups = [], []
+    for code, district_code, (tip, popup) in zip(communes["commune_code"], district_codes, texts):
+        if profile_url:
+            href = html.escape(profile_url.replace("{code}", quote(str(code), safe="")))
+            popup += f'<br><a class="commune-profile-link" href="{href}">{open_profile}</a>'
+        if district_url and district_code and district_code not in ("nan", "None"):
+            href = html.escape(district_url.replace("{district}", quote(district_code, safe="")))
+            popup += f'<br><a class="district-view-link" href="{href}">{open_district}</a>'
+        tips.append(tip)
+        popups.append(popup)
+    data = collection_of(serialised.mappings, {"tip": tips, "pop": popups, "fill": colours},
+                         ids=[str(code) for code in communes["commune_code"]])
+    layer = PreSerialisedGeoJson(
+        data, serialised.texts,
         name=name or text("layer_communes", lang),
         style_function=lambda feature: {"fillColor": feature["properties"]["fill"], "color": "#6b6b6b",
                                         "weight": 0.6, "fillOpacity": 0.75},
@@ -227,7 +249,10 @@ def add_commune_choropleth(m, communes: gpd.GeoDataFrame, statistics: pd.DataFra
         on_each_feature=JsCode(
             "function (feature, layer) {"
             " layer.bindTooltip(feature.properties.tip, {sticky: true});"
-            " layer.bindPopup(feature.properties.pop); }"),
+            " layer.bindPopup(feature.properties.pop);"
+            # A click zooms in to the commune, never out: a guard who zoomed to a hamlet keeps the view.
+            " layer.on('click', function () { var m = layer._map, b = layer.getBounds();"
+            " if (Math.min(m.getBoundsZoom(b), 14) > m.getZoom()) { m.fitBounds(b, {maxZoom: 14}); } }); }"),
         class_name=COMMUNE_CLASS,
     )
     layer.add_to(m)
@@ -245,18 +270,19 @@ def add_commune_choropleth(m, communes: gpd.GeoDataFrame, statistics: pd.DataFra
 
 def district_outlines(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Districts dissolved from the (display) communes, for outlines drawn over the choropleth."""
-    return dissolve_districts(communes)
+    districts = dissolve_districts(communes)
+    if "former" in communes:
+        districts["former"] = True  # the former districts of a set without districts (see layers.overview)
+    return districts
 
 
 def add_district_outlines(m, districts: gpd.GeoDataFrame, *, lang: str = "vi", name: str | None = None):
     """Add district boundaries as thick non-interactive lines (so clicks reach the communes below)."""
-    features = [{
-        "type": "Feature",
-        "properties": {"name": html.escape(str(row.district_name))},
-        "geometry": shapely.geometry.mapping(row.geometry.boundary),
-    } for row in districts.itertuples()]
-    layer = folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
+    serialised = serialised_geometries(districts, boundary=True)
+    names = [html.escape(translate("boundary.former_name", lang, name=row.district_name)
+                         if getattr(row, "former", False) else str(row.district_name)) for row in districts.itertuples()]
+    layer = PreSerialisedGeoJson(
+        collection_of(serialised.mappings, {"name": names}), serialised.texts,
         name=name or text("layer_districts", lang),
         style_function=lambda feature: {"color": "#3a3a3a", "weight": 2.2, "fill": False, "opacity": 0.9},
         interactive=False,

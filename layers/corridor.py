@@ -1,7 +1,7 @@
 """Folium layers of the Prey Veng border corridor: Prey Veng, border line, distance bands, border communes,
 border segments coloured by incidents per km or Gi* bin, gates (approximate ones marked) and incidents.
 
-Inputs are the GeoDataFrames of :mod:`geo.corridor` (any CRS; drawn in EPSG:4326). Every text that comes
+Inputs are the GeoDataFrames of :mod:`geo.corridor_geometry` (any CRS; drawn in EPSG:4326). Every text that comes
 from data (names, labels) is HTML-escaped here and bound from pre-escaped strings, as in
 :mod:`layers.communes`.
 """
@@ -18,12 +18,16 @@ import pandas as pd
 import shapely
 from folium.utilities import JsCode
 
+from geo.corridor_geometry import segment_label
 from geo.crs import to_metric, to_wgs84
-from layers.base import make_map
+from geo.geojson import OMITTED, collection_of
+from layers import palette
+from layers.base import PreSerialisedGeoJson, make_map, per_frame, serialised_geometries
 from layers.communes import class_breaks, colour_for, _palette_for
-from layers.incidents import DEFAULT_MAX_POINTS, PointSummary, add_incident_points
+from layers.incidents import DEFAULT_MAX_POINTS, PointSummary, add_incident_points, legend_entries
 from layers.legend import Legend
-from layers.text import format_number
+from layers.text import format_number, text
+from translations import CatalogTable
 
 COLOUR_MODES = ("per_km", "gi_bin")
 BORDER_COLOUR = "#a3111a"
@@ -32,35 +36,11 @@ BORDER_COMMUNE_COLOUR = "#01665e"
 BAND_COLOURS = ("#54278f", "#807dba", "#bcbddc", "#dadaeb", "#efedf5", "#f7f6fb")
 ZERO_SEGMENT_COLOUR = "#8c8c8c"
 #: ArcGIS Hot Spot Analysis colours, bin -3 … +3.
-GI_COLOURS = {-3: "#4575b4", -2: "#91bfdb", -1: "#e0f3f8", 0: "#bdbdbd", 1: "#fee090", 2: "#fc8d59", 3: "#d73027"}
+GI_COLOURS = {**palette.GI_STAR_BINS, 0: palette.NOT_SIGNIFICANT_LINE}
 GATE_COLOURS = {"international": "#08306b", "main": "#2171b5", "secondary": "#41ab5d"}
 DISPLAY_DECIMALS = 5
 
-_TEXT = {
-    "prey_veng": ("Tỉnh Prey Veng (Campuchia)", "Prey Veng province (Cambodia)"),
-    "border": ("Đường biên giới Việt Nam – Campuchia", "Viet Nam – Cambodia border"),
-    "bands": ("Vành đai khoảng cách", "Distance bands"),
-    "border_communes": ("Xã biên giới", "Border communes"),
-    "segments": ("Đoạn biên giới", "Border segments"),
-    "gates": ("Cửa khẩu", "Border gates"),
-    "incidents": ("Vụ việc trong hành lang", "Incidents in the corridor"),
-    "legend_title": ("Hành lang biên giới Prey Veng", "Prey Veng border corridor"),
-    "per_km": ("Số vụ/km", "Incidents per km"),
-    "gi_bin": ("Điểm nóng Gi* theo đoạn", "Gi* hot spots by segment"),
-    "count": ("Số vụ", "Incidents"),
-    "length": ("Dài", "Length"),
-    "area": ("Diện tích", "Area"),
-    "border_length": ("Chiều dài biên giới", "Border length"),
-    "approximate": ("Vị trí gần đúng, sai số ±{m} m", "Approximate position, ±{m} m"),
-    "approximate_unknown": ("Vị trí gần đúng", "Approximate position"),
-    "approximate_note": ("Vòng nét đứt: vị trí cửa khẩu gần đúng (±sai số)",
-                         "Dashed ring: approximate gate position (± uncertainty)"),
-    "zero": ("0 vụ", "0 incidents"),
-    "gi_names": (("Điểm lạnh 99%", "Điểm lạnh 95%", "Điểm lạnh 90%", "Không có ý nghĩa", "Điểm nóng 90%",
-                  "Điểm nóng 95%", "Điểm nóng 99%"),
-                 ("Cold spot 99%", "Cold spot 95%", "Cold spot 90%", "Not significant", "Hot spot 90%",
-                  "Hot spot 95%", "Hot spot 99%")),
-}
+_TEXT = CatalogTable("layers.corridor")
 
 
 def _t(key: str, lang: str):
@@ -90,14 +70,31 @@ def _display(frame: gpd.GeoDataFrame, simplify_m: float = 0.0) -> gpd.GeoDataFra
     return out
 
 
-def _collection(frame: gpd.GeoDataFrame, properties) -> dict:
-    features = []
-    for record, geometry in zip(frame.drop(columns="geometry").to_dict("records"), frame.geometry):
-        if geometry is None or geometry.is_empty:
-            continue
-        features.append({"type": "Feature", "properties": properties(record),
-                         "geometry": shapely.geometry.mapping(geometry)})
-    return {"type": "FeatureCollection", "features": features}
+def _display_once(frame: gpd.GeoDataFrame, simplify_m: float = 0.0) -> gpd.GeoDataFrame:
+    """:func:`_display` once per frame object: the corridor's geometry is built once per boundary set and
+    border file (``store.corridor``), so only the per-filter figures are computed per request."""
+    return per_frame(frame, f"corridor-display-{simplify_m}", lambda: _display(frame, simplify_m))
+
+
+def _collection(frame: gpd.GeoDataFrame, properties, records=None, order=None) -> tuple[dict, list[str]]:
+    """A FeatureCollection of the non-empty geometries of ``frame`` (a display frame from
+    :func:`_display_once`) with ``properties(record)``, and their JSON texts for
+    :class:`layers.base.PreSerialisedGeoJson`. ``order`` (positions in ``frame``, default its own order)
+    orders the features; ``records`` (one per position of ``order``; default the frame's own rows) replaces
+    the rows' properties, e.g. with per-request figures joined."""
+    serialised = serialised_geometries(frame)
+    positions = range(len(frame)) if order is None else [int(i) for i in order]
+    rows = frame.drop(columns="geometry").to_dict("records") if records is None else records
+    if records is None and order is not None:
+        rows = [rows[i] for i in positions]
+    geometries = frame.geometry.array
+    drawn = [(record, i) for record, i in zip(rows, positions)
+             if geometries[i] is not None and not geometries[i].is_empty]
+    shown = [properties(record) for record, _ in drawn]
+    names = list(dict.fromkeys(name for props in shown for name in props))
+    columns = {name: [props.get(name, OMITTED) for props in shown] for name in names}
+    return (collection_of([serialised.mappings[i] for _, i in drawn], columns),
+            [serialised.texts[i] for _, i in drawn])
 
 
 _BIND_TIP = JsCode("function (feature, layer) { layer.bindTooltip(feature.properties.tip, {sticky: true}); }")
@@ -119,19 +116,23 @@ def segment_colours(segments: pd.DataFrame, colour_by: str) -> tuple[list[str], 
 
 
 def corridor_map(*, border_line: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, segments: gpd.GeoDataFrame,
+                 segment_figures: pd.DataFrame | None = None,
                  gates: gpd.GeoDataFrame, incidents: pd.DataFrame, prey_veng: gpd.GeoDataFrame | None = None,
                  border_communes: gpd.GeoDataFrame | None = None, colour_by: str = "per_km", lang: str = "vi",
                  caption: str = "", notes=(), commune_names: dict | None = None, tile_url: str = "",
-                 tile_attribution: str = "", vendor_url: str = "/vendor", map_id: str | None = "corridor",
+                 tile_attribution: str = "", basemap=None, vendor_url: str = "/vendor", map_id: str | None = "corridor",
                  max_points: int = DEFAULT_MAX_POINTS) -> CorridorMap:
     """Build the corridor map.
 
     Parameters
     ----------
     border_line, bands, segments : GeoDataFrame
-        From :func:`geo.corridor.read_border_line`, :func:`~geo.corridor.corridor_bands` and
-        :func:`~geo.corridor.border_segments`; ``segments`` may carry ``count``, ``per_km``, ``gi_z`` and
-        ``gi_bin`` (:func:`~geo.corridor.linear_hotspot`).
+        From :func:`geo.corridor_geometry.read_border_line`, :func:`~geo.corridor_geometry.corridor_bands` and
+        :func:`~geo.corridor_geometry.border_segments`; ``segments`` may carry ``count``, ``per_km``, ``gi_z`` and
+        ``gi_bin`` (:func:`~geo.corridor_statistics.linear_hotspot`).
+    segment_figures : DataFrame, optional
+        ``segment_id`` with ``count``, ``per_km``, ``gi_z``, ``gi_bin`` of this request, joined to ``segments``
+        (then the corridor's own cached frame, so its display geometry is computed once).
     gates : GeoDataFrame
         Placed gates: ``name``, ``gate_class``, ``gate_class_label``, ``approximate``, ``uncertainty_m``.
     incidents : DataFrame
@@ -147,17 +148,18 @@ def corridor_map(*, border_line: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, segm
     """
     if colour_by not in COLOUR_MODES:
         raise ValueError(f"colour_by {colour_by!r} is not one of: {', '.join(COLOUR_MODES)}")
-    m = make_map(tile_url=tile_url, tile_attribution=tile_attribution, vendor_url=vendor_url, map_id=map_id)
-    band_display = _display(bands)
+    m = make_map(tile_url=tile_url, tile_attribution=tile_attribution, vendor_url=vendor_url, map_id=map_id,
+                 basemap=basemap, lang=lang)
+    band_display = _display_once(bands)
     extent = band_display[~band_display.geometry.is_empty]
-    west, south, east, north = (extent if len(extent) else _display(border_line)).total_bounds
+    west, south, east, north = (extent if len(extent) else _display_once(border_line)).total_bounds
     # Room on the right for the legend, so it does not hide the eastern end of the corridor.
     m.fit_bounds([[float(south), float(west)], [float(north), float(east)]], padding_top_left=(10, 10),
                  padding_bottom_right=(250, 10))
 
     if prey_veng is not None and len(prey_veng):
         name = html.escape(_t("prey_veng", lang))
-        folium.GeoJson(_collection(_display(prey_veng, 60.0), lambda r: {"tip": name}),
+        PreSerialisedGeoJson(*_collection(_display_once(prey_veng, 60.0), lambda r: {"tip": name}),
                        name=_t("prey_veng", lang),
                        style_function=lambda f: {"fillColor": PREY_VENG_COLOUR, "fillOpacity": 0.45,
                                                  "color": "#7a7a7a", "weight": 1, "dashArray": "4 4"},
@@ -170,7 +172,7 @@ def corridor_map(*, border_line: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, segm
                f"{html.escape(_t('area', lang))}: {format_number(r['area_km2'], lang, 1)} km²")
         return {"tip": tip, "fill": colours[int(r["band"])]}
 
-    folium.GeoJson(_collection(band_display, band_props), name=_t("bands", lang),
+    PreSerialisedGeoJson(*_collection(band_display, band_props), name=_t("bands", lang),
                    style_function=lambda f: {"fillColor": f["properties"]["fill"], "fillOpacity": 0.3,
                                              "color": f["properties"]["fill"], "weight": 0.8},
                    on_each_feature=_BIND_TIP, class_name="corridor-band").add_to(m)
@@ -182,7 +184,8 @@ def corridor_map(*, border_line: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, segm
                 tip += f"<br>{html.escape(_t('border_length', lang))}: {_km(r['border_length_km'], lang)}"
             return {"tip": tip}
 
-        folium.GeoJson(_collection(_display(border_communes, 20.0), commune_props), name=_t("border_communes", lang),
+        PreSerialisedGeoJson(*_collection(_display_once(border_communes, 20.0), commune_props),
+                             name=_t("border_communes", lang),
                        style_function=lambda f: {"fill": True, "fillOpacity": 0.0, "color": BORDER_COMMUNE_COLOUR,
                                                  "weight": 1.6, "dashArray": "6 3"},
                        on_each_feature=_BIND_TIP, class_name="corridor-border-commune").add_to(m)
@@ -190,16 +193,24 @@ def corridor_map(*, border_line: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, segm
     border_tip = html.escape(str(border_line["name"].iloc[0])) if "name" in border_line else ""
     if "length_m" in border_line:
         border_tip += f"<br>{html.escape(_t('length', lang))}: {_km(border_line['length_m'].iloc[0] / 1000, lang)}"
-    folium.GeoJson(_collection(_display(border_line), lambda r: {"tip": border_tip}), name=_t("border", lang),
+    PreSerialisedGeoJson(*_collection(_display_once(border_line), lambda r: {"tip": border_tip}),
+                         name=_t("border", lang),
                    style_function=lambda f: {"color": BORDER_COLOUR, "weight": 3, "dashArray": "10 6"},
                    on_each_feature=_BIND_TIP, class_name="corridor-border").add_to(m)
 
-    seg = segments.sort_values("from_km").reset_index(drop=True)
+    if segment_figures is not None:
+        figures = segment_figures.drop(columns=[c for c in ("from_km", "to_km", "geometry")
+                                                if c in segment_figures.columns])
+        seg = pd.DataFrame(segments.drop(columns="geometry")).merge(figures, on="segment_id", how="left")
+    else:
+        seg = pd.DataFrame(segments.drop(columns="geometry"))
+    order = np.argsort(seg["from_km"].to_numpy(dtype=float), kind="stable")
+    seg = seg.iloc[order].reset_index(drop=True)
     seg_colours, bounds = segment_colours(seg, colour_by)
-    gi_names = _t("gi_names", lang)
+    gi_names = tuple(_t(f"gi_bin_{b}", lang) for b in range(-3, 4))
 
     def segment_props(r):
-        lines = [f"<strong>{html.escape(str(r['label']))}</strong>"]
+        lines = [f"<strong>{html.escape(segment_label(r['segment_id'], r['from_km'], r['to_km'], lang))}</strong>"]
         if "count" in r and pd.notna(r["count"]):
             lines.append(f"{html.escape(_t('count', lang))}: {format_number(r['count'], lang)}")
         if "per_km" in r and pd.notna(r["per_km"]):
@@ -210,8 +221,9 @@ def corridor_map(*, border_line: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, segm
             lines.append(html.escape(gi_names[int(np.clip(r["gi_bin"], -3, 3)) + 3]))
         return {"tip": "<br>".join(lines), "colour": r["_colour"]}
 
-    seg_display = _display(seg.assign(_colour=seg_colours))
-    folium.GeoJson(_collection(seg_display, segment_props), name=_t("segments", lang),
+    seg_collection, seg_texts = _collection(_display_once(segments), segment_props, order=order,
+                                            records=seg.assign(_colour=seg_colours).to_dict("records"))
+    PreSerialisedGeoJson(seg_collection, seg_texts, name=_t("segments", lang),
                    style_function=lambda f: {"color": f["properties"]["colour"], "weight": 8, "opacity": 0.9,
                                              "lineCap": "butt"},
                    highlight_function=lambda f: {"weight": 11},
@@ -263,6 +275,8 @@ def corridor_map(*, border_line: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, segm
     legend_notes.extend(str(n) for n in notes if n)
     legend_notes.extend(points.notes(lang))
     legend = Legend(_t("legend_title", lang), entries, notes=legend_notes, position="bottomright")
+    if points.layer is not None:
+        legend.add_layer_section(points.layer, text("legend_points", lang), legend_entries(points, lang))
     m.add_child(legend)
     folium.LayerControl(collapsed=True).add_to(m)
     return CorridorMap(map=m, legend=legend, points=points)

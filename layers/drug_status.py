@@ -4,27 +4,20 @@ from __future__ import annotations
 
 import folium
 import geopandas as gpd
-import shapely
 from folium.utilities import JsCode
 
+from geo.geojson import collection_of
+from layers import palette
 from layers.base import make_map
 from layers.legend import Legend
 from layers.text import choose
 from layers.text import escape as _esc
+from translations import CatalogTable
 
-STATUS_COLORS = {"drug_free": "#15803d", "with_drugs": "#facc15", "key_3": "#f97316", "key_2": "#dc2626",
-                 "key_1": "#7f1d1d"}
-NO_DATA_COLOR = "#d1d5db"
+STATUS_COLORS = palette.DRUG_STATUS
+NO_DATA_COLOR = palette.DRUG_NO_DATA
 MAP_ID = "drug_status"
-WORDS = {
-    "layer": ("Tình hình ma túy theo xã", "Drug status per commune"),
-    "legend": ("Phân loại xã/phường/thị trấn", "Commune classification"),
-    "no_data": ("Chưa có số liệu", "No record"),
-    "rules": ("Theo", "Under"),
-    "year": ("Năm", "Year"),
-    "district": ("Huyện", "District"),
-    "illustrative": ("Dữ liệu minh họa", "Illustrative data"),
-}
+WORDS = CatalogTable("layers.drug_status")
 
 
 def word(key: str, lang: str) -> str:
@@ -49,8 +42,8 @@ def add_drug_status(m, communes: gpd.GeoDataFrame, statuses: dict[str, dict], *,
         raise ValueError(f"communes must be in EPSG:4326 for display; got {communes.crs}")
     labels = status_labels or {s: (s, s) for s in STATUS_COLORS}
     pick = 1 if lang == "en" else 0
-    features = []
-    for rec, geom in zip(communes.to_dict("records"), communes.geometry):
+    tips, popups, fills = [], [], []
+    for rec in communes.to_dict("records"):
         status = statuses.get(rec["commune_code"])
         name = _esc(rec["commune_name"])
         if status is None:
@@ -69,10 +62,11 @@ def add_drug_status(m, communes: gpd.GeoDataFrame, statuses: dict[str, dict], *,
             if status.get("is_demo"):
                 lines.append(f"<small>{_esc(word('illustrative', lang))}</small>")
             popup = "<br>".join(lines)
-        features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
-                         "properties": {"tip": f"{name} — {state}", "pop": popup, "fill": fill}})
+        tips.append(f"{name} — {state}")
+        popups.append(popup)
+        fills.append(fill)
     folium.GeoJson(
-        {"type": "FeatureCollection", "features": features}, name=word("layer", lang),
+        collection_of(communes.geometry.values, {"tip": tips, "pop": popups, "fill": fills}), name=word("layer", lang),
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#555", "weight": 0.6,
                                   "fillOpacity": 0.8},
         highlight_function=lambda f: {"weight": 2.5, "color": "#111"},
@@ -90,8 +84,9 @@ def add_drug_status(m, communes: gpd.GeoDataFrame, statuses: dict[str, dict], *,
 
 def drug_status_map(communes: gpd.GeoDataFrame, statuses: dict[str, dict], *, districts=None, lang: str = "vi",
                     status_labels: dict | None = None, year=None, tile_url: str = "", tile_attribution: str = "",
-                    vendor_url: str = "/vendor", map_id: str = MAP_ID, bounds=None) -> folium.Map:
-    m = make_map(tile_url=tile_url, tile_attribution=tile_attribution, vendor_url=vendor_url, map_id=map_id)
+                    basemap=None, vendor_url: str = "/vendor", map_id: str = MAP_ID, bounds=None) -> folium.Map:
+    m = make_map(tile_url=tile_url, tile_attribution=tile_attribution, vendor_url=vendor_url, map_id=map_id,
+                 basemap=basemap, lang=lang)
     add_drug_status(m, communes, statuses, lang=lang, status_labels=status_labels, year=year)
     if districts is not None and len(districts):
         from layers.communes import add_district_outlines
@@ -99,4 +94,6 @@ def drug_status_map(communes: gpd.GeoDataFrame, statuses: dict[str, dict], *, di
         add_district_outlines(m, districts, lang=lang)
     if bounds is not None:
         m.fit_bounds(bounds)
+    if m.basemap_count:
+        folium.LayerControl(collapsed=True).add_to(m)  # to switch basemaps
     return m

@@ -3,21 +3,22 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from folium.plugins import FastMarkerCluster
 
 from geo.taxonomy import CASE_STATUSES, CATEGORIES, SEVERITIES
+from layers import palette
 from layers.text import text
+from translations import format_date
 
 #: Above this many drawable points the map shows commune totals only. 3,000 compact rows weigh about
 #: 200 kB of script, which keeps a year of province data well under the 2 MB page budget.
 DEFAULT_MAX_POINTS = 3000
-SEVERITY_COLOURS = {"less_serious": "#4c78a8", "serious": "#f2a541", "very_serious": "#e4572e",
-                    "especially_serious": "#7b1e7a"}
-UNKNOWN_COLOUR = "#777777"
+SEVERITY_COLOURS = palette.INCIDENT_SEVERITY
+UNKNOWN_COLOUR = palette.UNKNOWN_SEVERITY
 POINT_CLASS = "incident-point"
 
 
@@ -31,6 +32,8 @@ class PointSummary:
     redacted: int
     capped: bool
     cap: int
+    layer: object = field(default=None, compare=False, repr=False)  # the cluster layer, when points are drawn
+    severities: tuple = ()  # severity codes of the drawn points, in legend order
 
     def notes(self, lang: str = "vi") -> list[str]:
         lines = []
@@ -39,6 +42,37 @@ class PointSummary:
         if self.redacted:
             lines.append(text("points_redacted", lang).format(n=self.redacted))
         return lines
+
+
+def _rgba(colour: str, alpha: float) -> str:
+    red, green, blue = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
+
+
+def cluster_icon_script() -> str:
+    """Leaflet.markercluster ``iconCreateFunction`` drawing bubbles in :data:`layers.palette.CLUSTER_BUBBLES`
+    (neutral greys by size, as the plugin's own size classes: under 10, under 100, more) instead of the
+    plugin's green-yellow-orange, since green reads as "safe" on a crime map."""
+    fills = {size: colour for size, colour in palette.CLUSTER_BUBBLES.items()}
+    rings = {size: _rgba(colour, 0.55) for size, colour in palette.CLUSTER_BUBBLES.items()}
+    return (
+        "function (cluster) {"
+        " var n = cluster.getChildCount();"
+        " var size = n < 10 ? 'small' : (n < 100 ? 'medium' : 'large');"
+        f" var fill = {_js(fills)}[size], ring = {_js(rings)}[size], ink = {_js(palette.CLUSTER_TEXT)}[size];"
+        " return L.divIcon({html: '<div style=\"background-color:' + fill + ';box-shadow:0 0 0 5px ' + ring"
+        "  + ';color:' + ink + '\"><span>' + n + '</span></div>',"
+        "  className: 'marker-cluster incident-cluster incident-cluster-' + size, iconSize: new L.Point(40, 40)});"
+        "}"
+    )
+
+
+def legend_entries(points: "PointSummary", lang: str = "vi") -> list[tuple[str, str, str]]:
+    """What the point layer draws, for its legend: one dot per severity drawn, and the cluster bubbles."""
+    entries = [(SEVERITY_COLOURS.get(code, UNKNOWN_COLOUR), _label(SEVERITIES, code, lang) or text("unknown", lang),
+                "dot") for code in points.severities]
+    entries.append((palette.CLUSTER_BUBBLES["medium"], text("legend_cluster", lang), "bubble"))
+    return entries
 
 
 def _js(value) -> str:
@@ -115,7 +149,10 @@ def add_incident_points(m, incidents: pd.DataFrame, *, commune_names: dict | Non
     communes, commune_labels = _index(points["commune_code"], lambda c: str(names.get(c, c or "")))
     severity_colours = [SEVERITY_COLOURS.get(code, UNKNOWN_COLOUR)
                         for code in dict.fromkeys(points["severity"].tolist())]
-    dates = pd.to_datetime(points["occurred_at"]).dt.strftime("%Y-%m-%d" if lang == "en" else "%d/%m/%Y")
+    days = pd.to_datetime(points["occurred_at"]).dt.normalize()
+    # Babel words each distinct day once: a map shows thousands of points on a few hundred days.
+    worded_days = {day: format_date(day.date(), lang) for day in days.dropna().drop_duplicates()}
+    dates = days.map(worded_days)
     rows = [
         [round(float(lat), 5), round(float(lon), 5), html.escape(str(case_id)), str(date), c, s, st, co]
         for lat, lon, case_id, date, c, s, st, co in zip(
@@ -137,6 +174,11 @@ def add_incident_points(m, incidents: pd.DataFrame, *, commune_names: dict | Non
         "  return marker; };"
         "})()"
     )
-    FastMarkerCluster(rows, callback=callback, name=name or text("layer_points", lang), show=show,
-                      chunked_loading=True, max_cluster_radius=45, spiderfy_on_max_zoom=True).add_to(m)
-    return PointSummary(total=total, shown=len(rows), redacted=redacted, capped=False, cap=max_points)
+    layer = FastMarkerCluster(rows, callback=callback, name=name or text("layer_points", lang), show=show,
+                              icon_create_function=cluster_icon_script(), chunked_loading=True,
+                              max_cluster_radius=45, spiderfy_on_max_zoom=True)
+    layer.add_to(m)
+    drawn = set(points["severity"].tolist())
+    order = [code for code in SEVERITIES if code in drawn] + sorted(str(c) for c in drawn - set(SEVERITIES))
+    return PointSummary(total=total, shown=len(rows), redacted=redacted, capped=False, cap=max_points,
+                        layer=layer, severities=tuple(order))

@@ -10,32 +10,20 @@ import folium
 from folium.plugins import Draw
 from folium.utilities import JsCode
 
+from geo.geojson import collection_of
+from layers import palette
 from layers.base import make_map
 from layers.legend import Legend
 from layers.text import choose
 from layers.text import escape as _esc
+from translations import CatalogTable
 
-STATUS_COLORS = {"selected": "#6b7280", "converting": "#2563eb", "achieved": "#15803d",
-                 "not_achieved": "#b45309", "relapsed": "#b91c1c"}
-PENDING_COLOR = "#f59e0b"
+STATUS_COLORS = palette.KEY_AREA_STATUS
+PENDING_COLOR = palette.KEY_AREA_PENDING
 DRAWN_GROUP_ID = "drawn"  # the draw tool's feature group is ``feature_group_drawn`` in the page's script
 MAP_ID = "key_areas"
 
-WORDS = {
-    "layer_areas": ("Địa bàn trọng điểm", "Key areas"),
-    "layer_pending": ("Đề xuất chờ duyệt", "Pending proposals"),
-    "legend": ("Trạng thái chuyển hóa", "Conversion status"),
-    "pending": ("Đề xuất chờ duyệt (viền đứt, cam)", "Pending proposal (dashed amber outline)"),
-    "district": ("Huyện", "District"),
-    "year": ("Năm chọn", "Year selected"),
-    "types": ("Loại phức tạp", "Complexity"),
-    "decision": ("Quyết định", "Decision"),
-    "proposed": ("Đề xuất chuyển sang", "Proposed change to"),
-    "by": ("bởi", "by"),
-    "open": ("Mở hồ sơ địa bàn", "Open the area's record"),
-    "status": ("Trạng thái", "Status"),
-    "illustrative": ("Dữ liệu minh họa", "Illustrative data"),
-}
+WORDS = CatalogTable("layers.key_areas")
 
 
 def word(key: str, lang: str) -> str:
@@ -80,30 +68,31 @@ def add_key_areas(m, features: list[dict], *, lang: str = "vi", detail_url_templ
     status_labels : dict, optional
         ``{status: (vi, en)}`` for the legend; defaults to the status codes.
     """
-    shown, pending = [], []
+    texts, pending = [], []
     for feature in features:
         props = feature["properties"]
         if props.get("status") not in STATUS_COLORS:
             raise ValueError(f"status {props.get('status')!r} is not one of: {', '.join(STATUS_COLORS)}")
         url = detail_url_template.format(id=int(props["id"])) if detail_url_template else None
         tip, popup = area_texts(props, lang, url)
-        out = {"type": "Feature", "geometry": feature["geometry"],
-               "properties": {"tip": tip, "pop": popup, "fill": STATUS_COLORS[props["status"]]}}
-        shown.append(out)
-        if props.get("pending_to"):
-            pending.append({**out, "properties": {**out["properties"]}})
+        texts.append((tip, popup, STATUS_COLORS[props["status"]], bool(props.get("pending_to"))))
+    geometries = [feature["geometry"] for feature in features]
+    shown = collection_of(geometries, {name: [t[i] for t in texts] for i, name in enumerate(("tip", "pop", "fill"))})
+    # Copies: folium's GeoJson writes ids and styles into the features it is given.
+    pending = {**shown, "features": [{**feature, "properties": {**feature["properties"]}}
+                                     for feature, t in zip(shown["features"], texts) if t[3]]}
     bind = JsCode("function (feature, layer) { layer.bindTooltip(feature.properties.tip, {sticky: true});"
                   " layer.bindPopup(feature.properties.pop); }")
     folium.GeoJson(
-        {"type": "FeatureCollection", "features": shown}, name=word("layer_areas", lang),
+        shown, name=word("layer_areas", lang),
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": f["properties"]["fill"],
                                   "weight": 2, "fillOpacity": 0.45},
         highlight_function=lambda f: {"weight": 4},
         on_each_feature=bind,
     ).add_to(m)
-    if pending:
+    if pending["features"]:
         folium.GeoJson(
-            {"type": "FeatureCollection", "features": pending}, name=word("layer_pending", lang),
+            pending, name=word("layer_pending", lang),
             style_function=lambda f: {"color": PENDING_COLOR, "weight": 4, "dashArray": "8 6", "fill": False},
             on_each_feature=bind,
         ).add_to(m)
@@ -111,7 +100,7 @@ def add_key_areas(m, features: list[dict], *, lang: str = "vi", detail_url_templ
         return None
     labels = status_labels or {s: (s, s) for s in STATUS_COLORS}
     entries = [(color, labels[s][1 if lang == "en" else 0]) for s, color in STATUS_COLORS.items()]
-    entries.append((PENDING_COLOR, word("pending", lang)))
+    entries.append((PENDING_COLOR, word("pending", lang), "dashed"))
     box = Legend(word("legend", lang), entries)
     m.add_child(box)
     return box
@@ -140,7 +129,8 @@ def add_draw_tool(m, *, vendor_url: str = "/vendor") -> folium.FeatureGroup:
 
 
 def key_area_map(features: list[dict], *, districts=None, lang: str = "vi", status_labels: dict | None = None,
-                 draw: bool = False, tile_url: str = "", tile_attribution: str = "", vendor_url: str = "/vendor",
+                 draw: bool = False, tile_url: str = "", tile_attribution: str = "", basemap=None,
+                 vendor_url: str = "/vendor",
                  map_id: str = MAP_ID, detail_url_template: str | None = "/key-areas/{id}",
                  bounds=None) -> folium.Map:
     """A map of key areas (and optionally the draw tool) over the district outlines.
@@ -148,7 +138,8 @@ def key_area_map(features: list[dict], *, districts=None, lang: str = "vi", stat
     ``districts`` is a GeoDataFrame of district polygons (EPSG:4326) drawn as outlines; ``bounds`` is
     ``[[south, west], [north, east]]`` to zoom to (e.g. one district).
     """
-    m = make_map(tile_url=tile_url, tile_attribution=tile_attribution, vendor_url=vendor_url, map_id=map_id)
+    m = make_map(tile_url=tile_url, tile_attribution=tile_attribution, vendor_url=vendor_url, map_id=map_id,
+                 basemap=basemap, lang=lang)
     if districts is not None and len(districts):
         from layers.communes import add_district_outlines
 

@@ -8,11 +8,13 @@ import folium
 import geopandas as gpd
 import pandas as pd
 
-from layers.base import make_map
+from layers.base import make_map, per_frame
 from layers.communes import add_commune_choropleth, add_district_outlines, commune_statistics, \
     display_geometries, district_outlines
-from layers.incidents import DEFAULT_MAX_POINTS, PointSummary, add_incident_points
+from layers.hotspots import gi_star_legend_entries
+from layers.incidents import DEFAULT_MAX_POINTS, PointSummary, add_incident_points, legend_entries
 from layers.legend import Legend
+from layers.search import add_commune_search
 from layers.text import text
 
 _DISPLAY_CACHE: dict = {}
@@ -41,7 +43,7 @@ def display_layers(communes: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.Ge
         if hit is not None and hit[0] is communes:
             return hit[1], hit[2]
     shown = display_geometries(communes)
-    districts = district_outlines(shown)
+    districts = district_outlines(_grouping(shown))
     with _DISPLAY_LOCK:
         if len(_DISPLAY_CACHE) >= 4:
             _DISPLAY_CACHE.clear()
@@ -49,11 +51,24 @@ def display_layers(communes: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.Ge
     return shown, districts
 
 
-def add_commune_hotspots(m, communes: gpd.GeoDataFrame, statistics: pd.DataFrame, *, lang: str = "vi") -> bool:
+def _grouping(communes: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Communes with the district columns to group by: the set's districts, or for a set without a district
+    level (from 01/07/2025) the former districts the crosswalk gives (communes of old Tiền Giang have none)."""
+    if "former_district_code" not in communes or (communes["district_code"] != "").any():
+        return communes
+    former = communes[communes["former_district_code"] != ""].copy()
+    former["district_code"] = former["former_district_code"]
+    former["district_name"] = former["former_district_name"]
+    former["former"] = True  # worded "(cũ)"/"(former)" in the viewer's language where the name is shown
+    return former
+
+
+def add_commune_hotspots(m, communes: gpd.GeoDataFrame, statistics: pd.DataFrame, *, lang: str = "vi"):
     """Overlay (off until ticked) of the communes' Gi* bins on the counts shown, queen contiguity.
 
     Only for the whole province: Gi* compares each commune with the province, so a district's communes
-    alone would be judged against a partial picture. Returns whether a layer was added.
+    alone would be judged against a partial picture. Returns the :class:`layers.hotspots.HotspotLayer`, or
+    None when no layer could be computed.
     """
     from geo.crs import to_metric
     from geo.errors import GeoInputError
@@ -64,19 +79,20 @@ def add_commune_hotspots(m, communes: gpd.GeoDataFrame, statistics: pd.DataFrame
     values = counts.reindex(communes["commune_code"]).fillna(0).to_numpy(dtype=float)
     try:
         result = run_hotspot_analysis(HotspotSpec(statistic="gistar", units="zones", neighbours="queen"),
-                                      zones=to_metric(communes[["commune_code", "commune_name", "geometry"]]),
+                                      zones=per_frame(communes, "metric-zones", lambda: to_metric(
+                                          communes[["commune_code", "commune_name", "geometry"]])),
                                       zone_values=values)
     except GeoInputError:  # e.g. no variation at all in a sparse category: nothing to show
-        return False
-    add_overview_hotspot_layer(m, result.frame, "gistar", lang=lang)
-    return True
+        return None
+    return add_overview_hotspot_layer(m, result.frame, "gistar", lang=lang)
 
 
 def overview_map(communes: gpd.GeoDataFrame, incidents: pd.DataFrame, *, population: pd.DataFrame | None = None,
                  population_year=None, measure: str = "count", lang: str = "vi", district_code: str | None = None,
-                 demo: bool = False, caption: str = "", tile_url: str = "", tile_attribution: str = "",
+                 demo: bool = False, caption: str = "", tile_url: str = "", tile_attribution: str = "", basemap=None,
                  vendor_url: str = "/vendor", map_id: str | None = "overview",
-                 max_points: int = DEFAULT_MAX_POINTS) -> OverviewMap:
+                 max_points: int = DEFAULT_MAX_POINTS, points_scope=None, profile_url: str = "",
+                 district_url: str = "") -> OverviewMap:
     """Build the overview map of ``incidents`` over ``communes`` (all, or those of ``district_code``).
 
     Parameters
@@ -93,8 +109,16 @@ def overview_map(communes: gpd.GeoDataFrame, incidents: pd.DataFrame, *, populat
     lang : {"vi", "en"}
     district_code : str, optional
         Restrict the choropleth to this district and zoom to it.
+    points_scope : callable, optional
+        ``frame -> frame`` keeping the incidents the viewer may receive as points (a local committee's own
+        unit); counts still cover the view.
     demo : bool
         Label the legend as illustrative data.
+    profile_url : str
+        The commune profile's URL with ``{code}``: a click on a commune zooms to it and links there, and the
+        map gets a commune search (:mod:`layers.search`).
+    district_url : str
+        The overview of one district with ``{district}``: the commune popups offer to zoom to their district.
     caption : str
         Plain-text line naming the period and category, shown in the legend.
     """
@@ -102,12 +126,15 @@ def overview_map(communes: gpd.GeoDataFrame, incidents: pd.DataFrame, *, populat
         raise ValueError("communes is empty: load the boundaries first")
     shown, districts = display_layers(communes)
     if district_code:
-        if district_code not in set(shown["district_code"]):
+        grouped = _grouping(shown)
+        if district_code not in set(grouped["district_code"]):
             raise ValueError(f"district_code {district_code!r} is not one of: "
-                             f"{', '.join(sorted(set(shown['district_code'])))}")
-        shown = shown[shown["district_code"] == district_code]
+                             f"{', '.join(sorted(set(grouped['district_code'])))}")
+        shown = shown[shown["commune_code"].isin(grouped.loc[grouped["district_code"] == district_code,
+                                                             "commune_code"])]
     statistics = commune_statistics(shown, incidents, population)
-    m = make_map(tile_url=tile_url, tile_attribution=tile_attribution, vendor_url=vendor_url, map_id=map_id)
+    m = make_map(tile_url=tile_url, tile_attribution=tile_attribution, vendor_url=vendor_url, map_id=map_id,
+                 basemap=basemap, lang=lang)
     west, south, east, north = shown.total_bounds
     m.fit_bounds([[float(south), float(west)], [float(north), float(east)]])
     names = dict(zip(shown["commune_code"], shown["commune_name"]))
@@ -117,12 +144,21 @@ def overview_map(communes: gpd.GeoDataFrame, incidents: pd.DataFrame, *, populat
         legend_notes.append(text("illustrative", lang))
     # Communes first, outlines over them, points on top: later layers draw above earlier ones.
     legend = add_commune_choropleth(m, shown, statistics, measure=measure, lang=lang,
-                                    population_year=population_year, notes=legend_notes)
+                                    population_year=population_year, notes=legend_notes, profile_url=profile_url,
+                                    district_url="" if district_code else district_url)
     add_district_outlines(m, districts, lang=lang)
-    if not district_code:
-        add_commune_hotspots(m, shown, statistics, lang=lang)
+    hotspots = add_commune_hotspots(m, shown, statistics, lang=lang) if not district_code else None
+    if points_scope is not None and len(in_view):
+        in_view = points_scope(in_view)
     points = add_incident_points(m, in_view, commune_names=names, lang=lang, max_points=max_points)
     if legend is not None:
         legend.notes.extend(points.notes(lang))
+        # Every symbol drawn is explained, each section only while its layer is switched on.
+        if points.layer is not None:
+            legend.add_layer_section(points.layer, text("legend_points", lang), legend_entries(points, lang))
+        if hotspots is not None and hotspots.layer is not None:
+            legend.add_layer_section(hotspots.layer, text("legend_gistar", lang), gi_star_legend_entries(lang))
+    if profile_url:  # a page's map (a printed sheet has no search box)
+        add_commune_search(m, communes, profile_url=profile_url, lang=lang)
     folium.LayerControl(collapsed=True).add_to(m)
     return OverviewMap(map=m, statistics=statistics, points=points, legend=legend)

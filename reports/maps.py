@@ -1,7 +1,7 @@
 """Map images for printed reports, drawn with matplotlib's Agg backend from the commune polygons (no tiles).
 
-Pure functions: GeoDataFrames in, PNG bytes out. Colours follow the ArcGIS hot spot legend (reds for hot
-spots at 99/95/90%, blues for cold spots) so readers of other analyses recognise them.
+Pure functions: GeoDataFrames in, PNG bytes out. Colours are the web maps' (``layers.palette``):
+the ArcGIS hot spot legend for Gi* bins, the key-area status colours of the web pages.
 """
 from __future__ import annotations
 
@@ -15,14 +15,19 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
 from geo.crs import to_metric  # noqa: E402
+from layers import palette  # noqa: E402
+from translations import translate  # noqa: E402
 
-HOT_COLOURS = {3: "#b2182b", 2: "#ef8a62", 1: "#fddbc7", 0: "#f7f7f7", -1: "#d1e5f0", -2: "#67a9cf", -3: "#2166ac"}
-HOT_LABELS = {3: "Điểm nóng 99%", 2: "Điểm nóng 95%", 1: "Điểm nóng 90%", 0: "Không có ý nghĩa thống kê",
-              -1: "Điểm lạnh 90%", -2: "Điểm lạnh 95%", -3: "Điểm lạnh 99%"}
-KEY_AREA_COLOURS = {"selected": "#9aa5b1", "converting": "#f2b705", "achieved": "#1e7b34",
-                    "not_achieved": "#b3261e", "relapsed": "#7b1fa2"}
+HOT_COLOURS = palette.GI_STAR_BINS
+HOT_BINS = (3, 2, 1, 0, -1, -2, -3)
+KEY_AREA_COLOURS = palette.KEY_AREA_STATUS
 FIGURE_SIZE = (7.0, 6.2)
 DPI = 150
+
+
+def hot_label(gi_bin: int, lang: str = "vi") -> str:
+    """The legend's name of a Gi* confidence bin (``report.map.hot_3`` … ``report.map.hot_-3``)."""
+    return translate(f"report.map.hot_{gi_bin}", lang)
 
 
 def _png(fig) -> bytes:
@@ -48,7 +53,8 @@ def _district_outlines(ax, communes_metric):
     districts.boundary.plot(ax=ax, color="#333333", linewidth=0.8)
 
 
-def hotspot_map_png(communes, bins, *, title: str, focus_district: str | None = None, note: str = "") -> bytes:
+def hotspot_map_png(communes, bins, *, title: str, focus_district: str | None = None, note: str = "",
+                    lang: str = "vi") -> bytes:
     """Communes coloured by Gi* confidence bin (−3…+3).
 
     Parameters
@@ -63,15 +69,17 @@ def hotspot_map_png(communes, bins, *, title: str, focus_district: str | None = 
         Zoom to this district (the others stay as context).
     note : str
         Small text under the legend (method, period, data version).
+    lang : str
+        Language of the legend (``vi``, ``en``).
     """
     frame = to_metric(communes).assign(bin=list(bins))
     fig, ax = plt.subplots(figsize=FIGURE_SIZE)
-    frame.plot(ax=ax, color=[HOT_COLOURS.get(int(b), "#f7f7f7") for b in frame["bin"]], edgecolor="#999999",
+    frame.plot(ax=ax, color=[HOT_COLOURS.get(int(b), palette.NOT_SIGNIFICANT) for b in frame["bin"]], edgecolor="#999999",
                linewidth=0.3)
     _district_outlines(ax, frame)
     _frame_axes(ax, frame, focus_district)
     ax.set_title(title, fontsize=10)
-    handles = [Patch(facecolor=HOT_COLOURS[b], edgecolor="#999999", label=HOT_LABELS[b]) for b in (3, 2, 1, 0, -1, -2, -3)]
+    handles = [Patch(facecolor=HOT_COLOURS[b], edgecolor="#999999", label=hot_label(b, lang)) for b in HOT_BINS]
     ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=True)
     if note:
         fig.text(0.01, 0.005, textwrap.fill(note, 120), fontsize=6, color="#555555", va="bottom")
@@ -79,7 +87,7 @@ def hotspot_map_png(communes, bins, *, title: str, focus_district: str | None = 
 
 
 def key_area_map_png(communes, areas, *, title: str, status_labels: dict[str, str], focus_district: str | None = None,
-                     note: str = "") -> bytes:
+                     note: str = "", lang: str = "vi") -> bytes:
     """Key complex areas coloured by conversion status over the commune polygons.
 
     Parameters
@@ -90,6 +98,8 @@ def key_area_map_png(communes, areas, *, title: str, status_labels: dict[str, st
         Key areas with ``status`` (codes of ``store.key_areas.STATUSES``); may be empty.
     status_labels : dict
         Status code → label for the legend.
+    lang : str
+        Language of the map's own words (``vi``, ``en``).
     """
     base = to_metric(communes)
     fig, ax = plt.subplots(figsize=FIGURE_SIZE)
@@ -110,21 +120,21 @@ def key_area_map_png(communes, areas, *, title: str, status_labels: dict[str, st
     if handles:
         ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=True)
     else:
-        ax.text(0.5, 0.5, "Chưa có địa bàn trọng điểm trong kỳ", transform=ax.transAxes, ha="center", fontsize=9)
+        ax.text(0.5, 0.5, translate("report.map.no_key_areas", lang), transform=ax.transAxes, ha="center", fontsize=9)
     if note:
         fig.text(0.01, 0.005, textwrap.fill(note, 120), fontsize=6, color="#555555", va="bottom")
     return _png(fig)
 
 
 def trend_chart_png(labels, series: dict[str, list], *, title: str, percent: bool = False,
-                    target: float | None = None) -> bytes:
+                    target: float | None = None, lang: str = "vi") -> bytes:
     """A small per-quarter line chart (for the report's trend figure)."""
     fig, ax = plt.subplots(figsize=(6.0, 2.6))
     for index, (name, values) in enumerate(series.items()):
         ax.plot(labels, [v if v is not None else float("nan") for v in values], marker="o",
                 linestyle="-" if index == 0 else "--", label=name)
     if target is not None:
-        ax.axhline(target, color="#b3261e", linewidth=0.8, linestyle=":", label="Chỉ tiêu")
+        ax.axhline(target, color=palette.TARGET_LINE, linewidth=0.8, linestyle=":", label=translate("report.map.target", lang))
     if percent:
         ax.set_ylim(0, 100)
     ax.set_title(title, fontsize=9)

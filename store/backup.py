@@ -12,15 +12,17 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from translations import TranslatableError, message
 
-class BackupError(RuntimeError):
-    pass
+
+class BackupError(TranslatableError, RuntimeError):
+    """A backup or restore refused; worded in the reader's language (the CLI's, ``BANDO_CLI_LANGUAGE``)."""
 
 
 def sqlite_path(url: str) -> Path:
     database = make_url(url).database
     if not database or database == ":memory:":
-        raise BackupError("an in-memory database cannot be backed up")
+        raise BackupError(message("store.backup.in_memory"))
     return Path(database)
 
 
@@ -42,13 +44,13 @@ def backup(url: str, destination) -> Path:
     if url.startswith("postgresql"):
         _run(["pg_dump", "--format=custom", f"--file={destination}", _libpq_url(url)])
         return destination
-    raise BackupError(f"backups are not supported for {make_url(url).drivername}")
+    raise BackupError(message("store.backup.no_backup_for", driver=make_url(url).drivername))
 
 
 def restore(url: str, source) -> None:
     source = Path(source)
     if not source.exists():
-        raise BackupError(f"backup file {str(source)!r} does not exist")
+        raise BackupError(message("store.backup.missing", path=str(source)))
     if url.startswith("sqlite"):
         _check_sqlite_backup(source)
         live = sqlite3.connect(sqlite_path(url), timeout=30)
@@ -61,10 +63,10 @@ def restore(url: str, source) -> None:
             live.close()
         return
     if url.startswith("postgresql"):
-        listing = _run(["pg_restore", "--list", str(source)], refusal=f"{source.name} is not a Bản đồ 138 "
-                       "database backup")
+        listing = _run(["pg_restore", "--list", str(source)],
+                       refusal=message("store.backup.not_a_backup", name=source.name))
         if "alembic_version" not in listing:
-            raise BackupError(f"{source.name} is not a Bản đồ 138 database backup: it has no schema revision")
+            raise BackupError(message("store.backup.no_revision", name=source.name))
         # Extensions (PostGIS and its spatial_ref_sys table) belong to the database owner, not to the app:
         # leave them in place.
         kept = "\n".join(line for line in listing.splitlines()
@@ -77,7 +79,7 @@ def restore(url: str, source) -> None:
         finally:
             list_file.unlink(missing_ok=True)
         return
-    raise BackupError(f"restores are not supported for {make_url(url).drivername}")
+    raise BackupError(message("store.backup.no_restore_for", driver=make_url(url).drivername))
 
 
 def _check_sqlite_backup(path: Path) -> None:
@@ -89,11 +91,11 @@ def _check_sqlite_backup(path: Path) -> None:
         finally:
             connection.close()
     except sqlite3.DatabaseError as e:
-        raise BackupError(f"{path.name} is not a Bản đồ 138 database backup: {e}") from None
+        raise BackupError(message("store.backup.unreadable", name=path.name, reason=str(e))) from None
     if status != "ok":
-        raise BackupError(f"{path.name} failed the integrity check: {status}")
+        raise BackupError(message("store.backup.integrity", name=path.name, status=str(status)))
     if revision is None:
-        raise BackupError(f"{path.name} has no schema revision")
+        raise BackupError(message("store.backup.no_revision", name=path.name))
 
 
 def _libpq_url(url: str) -> str:
@@ -101,10 +103,11 @@ def _libpq_url(url: str) -> str:
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def _run(command: list[str], refusal: str | None = None) -> str:
+def _run(command: list[str], refusal=None) -> str:
     if shutil.which(command[0]) is None:
-        raise BackupError(f"{command[0]} is not installed (Debian package postgresql-client)")
+        raise BackupError(message("store.backup.not_installed", command=command[0]))
     completed = subprocess.run(command, capture_output=True, text=True)
     if completed.returncode != 0:
-        raise BackupError(f"{refusal or command[0] + ' failed'}: {completed.stderr.strip()}")
+        raise BackupError(message("store.backup.command_failed", what=refusal or message("store.backup.failed", command=command[0]),
+                                  stderr=completed.stderr.strip()))
     return completed.stdout

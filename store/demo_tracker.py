@@ -49,22 +49,36 @@ def _part_of(commune_geometry, rng, radius_m: float):
     return gpd.GeoSeries([shape], crs=METRIC_CRS).to_crs(WGS84).iloc[0]
 
 
-def seed_key_areas(session, communes, rng) -> int:
+def _units(communes, rng):
+    """(unit code, communes of the unit, local actor) per local committee of the set: districts where the set
+    has them, else one commune in three (the communes with a key area that year)."""
+    if communes.attrs.get("has_districts", True):
+        for district_code, part in communes.groupby("district_code", sort=True):
+            yield district_code, part, SimpleNamespace(username=f"{SEED_USER}-{district_code}", role="district",
+                                                       district_code=district_code, commune_code=None)
+        return
+    set_id = communes.attrs.get("set_id")
+    for index in sorted(rng.choice(len(communes), size=max(1, len(communes) // 3), replace=False)):
+        part = communes.iloc[[int(index)]]
+        code = str(part["commune_code"].iloc[0])
+        yield code, part, SimpleNamespace(username=f"{SEED_USER}-{code}", role="commune", district_code=None,
+                                          commune_code=code, commune_set_id=set_id)
+
+
+def seed_key_areas(session, communes, rng, years=YEARS, stage_index: int = 0) -> int:
     planner = SimpleNamespace(username=SEED_USER, role="planner", district_code=None)
     created = 0
-    stage_index = 0
-    for year in YEARS:
+    for year in years:
         decision = f"{100 + year % 100}/QĐ-BCĐ138 (minh họa)"
         decided = date(year, 3, 15)
-        for district_code, part in communes.groupby("district_code", sort=True):
-            count = 1 + int(rng.random() < 0.5)
+        for unit_code, part, local_actor in _units(communes, rng):
+            count = 1 + int(rng.random() < 0.5) if len(part) > 1 else 1
             picks = rng.choice(len(part), size=count, replace=False)
             for n, index in enumerate(picks):
                 commune = part.iloc[int(index)]
+                district_code = commune.district_code
                 stage = STAGES[stage_index % len(STAGES)]
                 stage_index += 1
-                district_actor = SimpleNamespace(username=f"{SEED_USER}-{district_code}", role="district",
-                                                 district_code=district_code)
                 types = TYPE_SETS[(stage_index + n) % len(TYPE_SETS)]
                 if n == 0 and stage_index % 3 == 0:
                     kind, name, geometry = "commune", f"{commune.commune_name}{DEMO_SUFFIX}", None
@@ -79,16 +93,16 @@ def seed_key_areas(session, communes, rng) -> int:
                     geometry=geometry, geometry_source="drawn" if geometry is not None else "commune",
                     notes="Địa bàn minh họa do seed-demo tạo.", is_demo=True, communes=communes)
                 dates = (date(year, 4, 1), date(year, 12, 10), date(year + 1, 6, 20))
-                for to_status, when in zip(PATHS[stage], dates):
+                for to_status, when in [(t, w) for t, w in zip(PATHS[stage], dates) if w <= date.today()]:
                     ka.transition_key_area(session, planner, area.id, expected_version=area.version,
                                            to_status=to_status, event_date=when,
                                            reason="Kết quả đánh giá (minh họa).",
                                            document_number=f"{int(rng.integers(10, 999))}/BC-BCĐ138 (minh họa)")
                 # Some areas carry a district proposal still waiting for the province.
-                if stage in (ka.CONVERTING, ka.SELECTED) and year == YEARS[-1]:
+                if stage in (ka.CONVERTING, ka.SELECTED) and year == years[-1]:
                     to_status = ka.allowed_transitions(area.status)[0]
-                    ka.propose_transition(session, district_actor, area.id, expected_version=area.version,
-                                          to_status=to_status, event_date=date(year, 11, 30),
+                    ka.propose_transition(session, local_actor, area.id, expected_version=area.version,
+                                          to_status=to_status, event_date=min(date(year, 11, 30), date.today()),
                                           reason="Đề nghị tỉnh xem xét (minh họa).",
                                           document_number=f"{int(rng.integers(10, 999))}/TTr-BCĐ138 (minh họa)")
                 created += 1
@@ -112,13 +126,13 @@ def _indicators(rng, residents: int, level: float) -> dict:
     }
 
 
-def seed_drug_statuses(session, communes, population, rng) -> int:
+def seed_drug_statuses(session, communes, population, rng, years=DRUG_YEARS) -> int:
     planner = SimpleNamespace(username=SEED_USER, role="planner", district_code=None)
     residents = dict(zip(population["commune_code"], population["population"])) if len(population) else {}
     written = 0
     for commune in communes.itertuples():
         level = float(rng.beta(1.2, 1.6))
-        for year in DRUG_YEARS:
+        for year in years:
             level = float(np.clip(level + rng.normal(-0.04, 0.08), 0, 1))
             values = _indicators(rng, int(residents.get(commune.commune_code, 8000)), level)
             ds.record_drug_status(session, planner, commune_code=commune.commune_code, year=year, indicators=values,
@@ -129,17 +143,34 @@ def seed_drug_statuses(session, communes, population, rng) -> int:
 
 
 def seed_demo_tracker(db, seed: int = 138) -> str:
-    """Seed illustrative key areas and drug statuses unless demo tracker records already exist."""
-    from store.boundaries import communes_frame, population_frame
+    """Seed illustrative key areas and drug statuses unless demo tracker records already exist.
+
+    Each year is recorded on the boundary set in force then: key areas of 2023–2024 (2024 set) and 2025
+    (2025-01 set, selected in March) by district, of 2026 on the communes of the new province (2025-07);
+    drug statuses of 2023–2024 on the 2024 communes and of 2025 (assessed 31/12/2025) on the 102 communes.
+    """
+    from store.boundaries import communes_frame, population_frame, set_rows
 
     rng = np.random.default_rng(seed)
+    today = date.today()
     with db.transaction() as session:
         if session.scalar(select(ka.KeyArea.id).where(ka.KeyArea.is_demo.is_(True)).limit(1)) is not None:
             return "illustrative key areas already present; tracker demo not added"
-        communes = communes_frame(session)
-        if communes.empty:
+        rows = {row.version: row for row in set_rows(session)}
+        if not rows:
             return "no boundaries loaded: tracker demo not added"
-        population = population_frame(session)
-        areas = seed_key_areas(session, communes, rng)
-        statuses = seed_drug_statuses(session, communes, population, rng)
+        first = "2024" if "2024" in rows else next(iter(rows))
+        plan = [(first, YEARS, DRUG_YEARS if len(rows) == 1 else tuple(y for y in DRUG_YEARS if y < 2025))]
+        if "2025-01" in rows and today >= date(2025, 3, 15):
+            plan.append(("2025-01", (2025,), ()))
+        if "2025-07" in rows and today >= date(2026, 1, 1):
+            plan.append(("2025-07", tuple(y for y in (2026,) if date(y, 3, 15) <= today), (2025,)))
+        areas = statuses = 0
+        for set_key, area_years, drug_years in plan:
+            communes = communes_frame(session, set_key)
+            if communes.empty:
+                continue
+            population = population_frame(session, boundary_set=set_key)
+            areas += seed_key_areas(session, communes, rng, years=area_years, stage_index=areas)
+            statuses += seed_drug_statuses(session, communes, population, rng, years=drug_years)
     return f"{areas} illustrative key areas and {statuses} commune drug statuses written (minh họa)"

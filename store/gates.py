@@ -25,7 +25,7 @@ from shapely.geometry import Point
 from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo.corridor import GATE_CLASS_LABELS_VI, GATE_CLASSES, read_border_gates
+from geo.corridor_geometry import GATE_CLASS_LABELS_VI, GATE_CLASSES, read_border_gates
 from geo.crs import METRIC_CRS, lonlat_to_metric
 from store.audit import record
 from store.meta import bump_data_version
@@ -204,7 +204,7 @@ def list_gates(session) -> list[BorderGate]:
 
 
 def gates_frame(session) -> gpd.GeoDataFrame:
-    """Placed gates as points in EPSG:32648 for :func:`geo.corridor.assign_corridor` and the maps.
+    """Placed gates as points in EPSG:32648 for :func:`geo.corridor_geometry.assign_corridor` and the maps.
 
     Columns: ``id``, ``name``, ``gate_class``, ``gate_class_label`` (Vietnamese), ``mode``, ``commune_name``,
     ``approximate``, ``uncertainty_m``, ``lon``, ``lat``, ``version``.

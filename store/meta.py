@@ -6,9 +6,15 @@ district recording a commune's drug status does not throw away every cached inci
 """
 from __future__ import annotations
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from store.models import Meta
 
 GLOBAL = "data_version"
+# Set in ``session.info`` by a bump until the transaction ends: what such a session reads may be rolled back,
+# so it must not fill a cache keyed by the (not yet committed) version.
+UNCOMMITTED_VERSION = "bando_uncommitted_version"
 TOPICS = ("incidents", "boundaries", "population", "key_areas", "drug_status", "gates", "targets")
 
 
@@ -24,6 +30,7 @@ def data_version(session, *topics: str):
 
 def bump_data_version(session, topic: str | None = None) -> int:
     """Record a change of ``topic`` (and of the data as a whole); returns the new global version."""
+    session.info[UNCOMMITTED_VERSION] = True
     if topic is not None:
         if topic not in TOPICS:
             raise ValueError(f"data topic {topic!r} is not one of: {', '.join(TOPICS)}")
@@ -43,3 +50,9 @@ def _increment(session, key: str) -> int:
         session.add(row)
     row.value = str(int(row.value) + 1)
     return int(row.value)
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _transaction_ended(session) -> None:
+    session.info.pop(UNCOMMITTED_VERSION, None)

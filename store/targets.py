@@ -22,6 +22,7 @@ from geo.targets import ExternalCount, describe_target, MetricResult, TargetSet,
 from store import audit
 from store.meta import bump_data_version
 from store.models import Base, Incident, utcnow
+from translations import message
 
 TARGETS_DIR = Path(__file__).resolve().parent.parent / "data" / "targets"
 SPEC_FIELDS = ("kind", "operator", "threshold", "stretch", "source", "label_vi", "label_en", "target_vi",
@@ -120,12 +121,15 @@ class TargetsInForce:
         return self.target_set.year != self.requested_year
 
 
-def targets_for_year(session, year: int) -> TargetsInForce | None:
+def targets_for_year(session, year: int, *, as_of: datetime | None = None) -> TargetsInForce | None:
     """The stored targets of ``year``; else those of the latest earlier year (flagged ``borrowed``); else the
-    bundled JSON file. None when no targets exist at all."""
+    bundled JSON file. None when no targets exist at all.
+
+    ``as_of`` (naive UTC): each threshold as it stood then, read back from the audit trail of
+    :func:`update_target` (the ``before`` of the first change made later)."""
     stored = stored_target_set(session, year)
     if stored is not None:
-        return TargetsInForce(stored, year)
+        return TargetsInForce(thresholds_as_of(session, stored, as_of) if as_of else stored, year)
     earlier = session.scalar(select(func.max(TargetPlan.year)).where(TargetPlan.year < int(year)))
     if earlier is None:
         earlier = session.scalar(select(func.min(TargetPlan.year)))
@@ -138,15 +142,40 @@ def targets_for_year(session, year: int) -> TargetsInForce | None:
     return TargetsInForce(exact[0] if exact else bundled[-1], year)
 
 
+def thresholds_as_of(session, target_set: TargetSet, as_of: datetime) -> TargetSet:
+    """``target_set`` with every threshold changed after ``as_of`` put back to its value then (audit trail)."""
+    from dataclasses import replace
+
+    from store.models import AuditLog
+
+    rows = session.execute(select(AuditLog.entity_id, AuditLog.before).where(
+        AuditLog.entity == "plan_target", AuditLog.action == "update_target", AuditLog.at >= as_of,
+        AuditLog.entity_id.like(f"{target_set.year}:%")).order_by(AuditLog.at, AuditLog.id)).all()
+    then: dict[str, dict] = {}
+    for entity_id, before in rows:
+        code = entity_id.split(":", 1)[1]
+        if code not in then and before:
+            then[code] = json.loads(before)
+
+    def restored(spec: TargetSpec) -> TargetSpec:
+        old = replace(spec, threshold=float(then[spec.code]["threshold"]))
+        return replace(old, target_vi=then[spec.code].get("target_vi") or describe_target(old, "vi"),
+                       target_en=describe_target(old, "en"))
+
+    if not then:
+        return target_set
+    return replace(target_set, specs=tuple(restored(s) if s.code in then else s for s in target_set.specs))
+
+
 def update_target(session, actor: str, year: int, code: str, *, threshold: float, reason: str = "") -> PlanTarget:
     """Change one threshold (administrator), validated as a :class:`TargetSpec`, with an audit row."""
     row = session.scalar(select(PlanTarget).where(PlanTarget.year == int(year), PlanTarget.code == code))
     if row is None:
-        raise GeoInputError(f"target {code!r} of {year} does not exist")
+        raise GeoInputError(message("store.targets.unknown_target", code=repr(code), year=year))
     try:
         threshold = float(threshold)
     except (TypeError, ValueError):
-        raise GeoInputError(f"threshold {threshold!r} is not a number") from None
+        raise GeoInputError(message("store.targets.threshold_not_number", threshold=repr(threshold))) from None
     TargetSpec(code=row.code, **{**{f: getattr(row, f) for f in SPEC_FIELDS}, "threshold": threshold})
     before = {"threshold": row.threshold, "target_vi": row.target_vi}
     if abs(row.threshold - threshold) < 1e-12:
@@ -167,9 +196,9 @@ def copy_targets(session, actor: str, from_year: int, to_year: int) -> TargetSet
     """Start a new year's targets from a previous year's (then edit the thresholds that changed)."""
     source = stored_target_set(session, from_year)
     if source is None:
-        raise GeoInputError(f"year {from_year} has no targets to copy")
+        raise GeoInputError(message("store.targets.nothing_to_copy", year=from_year))
     if session.get(TargetPlan, int(to_year)) is not None:
-        raise GeoInputError(f"year {to_year} already has targets")
+        raise GeoInputError(message("store.targets.already_has_targets", year=to_year))
     copied = TargetSet(int(to_year), source.plan, int(to_year) - 1, source.specs)
     seed_targets(session, copied, actor=actor)
     return copied
@@ -178,16 +207,28 @@ def copy_targets(session, actor: str, from_year: int, to_year: int) -> TargetSet
 # ---------------------------------------------------------------- measuring
 
 
-def records_and_coverage(session, viewer=None, *, district_code: str | None = None):
-    """Incidents for the targets (province-wide unless ``district_code``) and the span they cover.
+def records_and_coverage(session, viewer=None, *, district_code: str | None = None, boundary_set: str | None = None,
+                         status_as_of: datetime | None = None):
+    """Incidents for the targets (province-wide unless ``district_code``; codes of ``boundary_set``, default
+    the set in force today; case statuses as they stood at ``status_as_of`` when given) and the span they cover.
 
     The coverage runs from the first to the last incident recorded: an import's date says nothing about
     which days it covers (history is often imported years later).
     """
     from store.incidents import incident_frame
 
-    records = incident_frame(session, district_code=district_code, viewer=viewer)
+    records = incident_frame(session, district_code=district_code, viewer=viewer, boundary_set=boundary_set,
+                             status_as_of=status_as_of)
     return records, incident_coverage(session)
+
+
+def period_set(session, period: Period) -> str | None:
+    """The boundary set a period's figures are expressed in: the one in force at its end (as the maps
+    choose by default), so a target card and its map link count in the same units."""
+    from store.boundaries import active_boundary_set
+
+    row = active_boundary_set(session, on=min(period.nominal_end or period.end, date.today()))
+    return row.version if row is not None else None
 
 
 def incident_coverage(session) -> tuple[date, date] | None:
@@ -198,11 +239,18 @@ def incident_coverage(session) -> tuple[date, date] | None:
     return first.date(), last.date()
 
 
-def external_counts(session, viewer, year: int) -> tuple[dict[str, ExternalCount], dict[str, dict[str, ExternalCount]]]:
+def external_counts(session, viewer, year: int, *, as_of: Period | None = None
+                    ) -> tuple[dict[str, ExternalCount], dict[str, dict[str, ExternalCount]]]:
     """Counts from the key-area and drug-status trackers: (province, {code: {district: counts}}).
 
     Absent trackers (or years with nothing recorded) give no entry, so those targets report ``no_data``.
+    ``as_of`` (a period): key-area statuses in force on its last day (timelines) and drug statuses as
+    recorded at its end (audit trail), so a report regenerated later gives the same figures.
     """
+    from geo.periods import end_instant_utc
+
+    as_of_day = (as_of.nominal_end or as_of.end) if as_of is not None else None
+    as_of_instant = end_instant_utc(as_of) if as_of is not None else None
     province: dict[str, ExternalCount] = {}
     by_district: dict[str, dict[str, ExternalCount]] = {}
     try:
@@ -210,12 +258,13 @@ def external_counts(session, viewer, year: int) -> tuple[dict[str, ExternalCount
     except ImportError:
         conversion_table = None
     if conversion_table is not None:
-        table = conversion_table(key_area_records(session, viewer, year=year), year)
+        table = conversion_table(key_area_records(session, viewer, year=year, as_of=as_of_day), year)
         for key, shares in table.items():
             if not shares.selected:
                 continue
             achieved = ExternalCount(shares.ever_achieved, shares.selected,
-                                     note=f"{shares.pending} địa bàn chưa đánh giá" if shares.pending else "")
+                                     note=message("targets.note.pending_areas", n=shares.pending)
+                                     if shares.pending else None)
             kept = ExternalCount(shares.ever_achieved - shares.relapsed, shares.ever_achieved)
             if key == "province":
                 province["key_areas_achieved"], province["key_areas_not_relapsed"] = achieved, kept
@@ -232,13 +281,23 @@ def external_counts(session, viewer, year: int) -> tuple[dict[str, ExternalCount
                 return {}
             return {"drug_free_kept": ExternalCount(comparison.kept_drug_free, comparison.previous_drug_free),
                     "drug_communes_change": ExternalCount(comparison.year_with_drugs, comparison.previous_with_drugs,
-                                                          note=f"{comparison.previous_with_drugs} → "
-                                                               f"{comparison.year_with_drugs} xã có ma túy")}
-        province.update(drug_counts(year_comparison(session, viewer, year)))
-        for district, comparison in comparison_by_district(session, viewer, year).items():
+                                                          note=message("targets.note.drug_communes",
+                                                                       before=comparison.previous_with_drugs,
+                                                                       after=comparison.year_with_drugs))}
+        province.update(drug_counts(year_comparison(session, viewer, year, as_of=as_of_instant)))
+        for district, comparison in comparison_by_district(session, viewer, year, as_of=as_of_instant).items():
             for code, counts in drug_counts(comparison).items():
                 by_district.setdefault(code, {})[district] = counts
     return province, by_district
+
+
+def plan_baseline(targets: TargetsInForce, period: Period) -> int:
+    """The year a period's changes are compared with: the plan's comparison year (2023 for the 2024 plan)
+    when the targets are the period's own, else the year before (:func:`geo.periods.default_baseline_year`)."""
+    from geo.periods import default_baseline_year
+
+    plan = None if targets.borrowed else targets.target_set.compared_with_year
+    return default_baseline_year(period, plan)
 
 
 @dataclass(frozen=True)
@@ -256,20 +315,31 @@ class Measurement:
         return next(r for r in self.results if r.code == code)
 
 
-def measure(session, viewer, period: Period, *, district_code: str | None = None) -> Measurement | None:
-    """All targets of the period's year measured province-wide or for ``district_code``."""
+def measure(session, viewer, period: Period, *, district_code: str | None = None,
+            as_of_period_end: bool = False) -> Measurement | None:
+    """All targets of the period's year measured province-wide or for ``district_code``.
+
+    ``as_of_period_end`` (reports): thresholds, case statuses (the incidents' status history), key-area and
+    drug statuses as they stood at the period's end (:func:`targets_for_year`, :func:`records_and_coverage`
+    and :func:`external_counts` with ``as_of``), so a regenerated report gives the same figures."""
+    from geo.periods import end_instant_utc
     from store.meta import data_version
 
     year = period.year or period.end.year
-    targets = targets_for_year(session, year)
+    period_end = end_instant_utc(period) if as_of_period_end else None
+    targets = targets_for_year(session, year, as_of=period_end)
     if targets is None:
         return None
-    records, coverage = records_and_coverage(session, viewer)
-    province, by_district = external_counts(session, viewer, year)
+    records, coverage = records_and_coverage(session, viewer, boundary_set=period_set(session, period),
+                                             status_as_of=period_end)
+    province, by_district = external_counts(session, viewer, year, as_of=period if as_of_period_end else None)
     external = province if district_code is None else {c: d[district_code] for c, d in by_district.items()
                                                        if district_code in d}
+    boundary_set = period_set(session, period)
     results = compute_all(targets.target_set, records, period, district_code=district_code, external=external,
-                          coverage=coverage)
+                          coverage=coverage, baseline_year=plan_baseline(targets, period),
+                          without_baseline=communes_without_baseline(session, period, plan_baseline(targets, period),
+                                                                     boundary_set, coverage))
     return Measurement(period, district_code, targets, results, coverage, data_version(session))
 
 
@@ -279,12 +349,34 @@ def measure_by_district(session, viewer, period: Period, district_codes) -> dict
     targets = targets_for_year(session, year)
     if targets is None:
         return {}
-    records, coverage = records_and_coverage(session, viewer)
+    records, coverage = records_and_coverage(session, viewer, boundary_set=period_set(session, period))
     _province, by_district = external_counts(session, viewer, year)
+    unreached = communes_without_baseline(session, period, plan_baseline(targets, period),
+                                          period_set(session, period), coverage)
     return {spec.code: compute_by_district(spec, records if spec.source == "records" else None, period,
                                            list(district_codes), external=by_district.get(spec.code, {}),
-                                           coverage=coverage)
+                                           coverage=coverage, baseline_year=plan_baseline(targets, period),
+                                           without_baseline=unreached)
             for spec in targets.target_set.specs}
+
+
+def communes_without_baseline(session, period: Period, baseline_year: int, boundary_set: str | None,
+                              coverage) -> frozenset[str]:
+    """Communes of ``boundary_set`` that no record of the period's baseline span can reach (old Tiền Giang
+    in the 07/2025 set for a baseline before 01/07/2025): the changes leave them out
+    (:func:`geo.targets.compute_metric`)."""
+    from geo.periods import PeriodNotCovered, like_for_like
+    from store.boundaries import units_without_records
+
+    if boundary_set is None:
+        return frozenset()
+    try:
+        pair = like_for_like(period, baseline_year, data_through=coverage[1] if coverage else None,
+                             data_from=coverage[0] if coverage else None)
+    except (PeriodNotCovered, GeoInputError):
+        return frozenset()
+    codes, _sets = units_without_records(session, boundary_set, pair.baseline.start, pair.baseline.end)
+    return frozenset(codes)
 
 
 def targets_json(target_set: TargetSet) -> str:

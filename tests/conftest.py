@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import os
 import re
+
+# The commands' messages in English, as most CLI tests read them; tests of the language itself set it.
+os.environ.setdefault("BANDO_CLI_LANGUAGE", "en")
 import shutil
 from pathlib import Path
 
@@ -22,6 +25,7 @@ USERS = {
     "guard": ("border_guard", None),
     "district_869": ("district", "869"),  # Tân Hồng, on the border
     "district_866": ("district", "866"),  # Thành phố Cao Lãnh
+    "commune_29929": ("commune", "29929"),  # Xã Tân Hộ Cơ, on the border (a code of the set in force)
 }
 
 
@@ -56,40 +60,53 @@ def population(data_dir, boundary_set):
 POSTGRES_URL = os.environ.get("BANDO_TEST_DATABASE_URL", "")
 
 
-def _prepare(db, boundary_set, population) -> None:
-    from store.boundaries import save_boundary_set, save_population
+def _create_users(session, users) -> None:
     from web.auth import create_user
 
-    db.upgrade()
-    with db.transaction() as session:
-        save_boundary_set(session, boundary_set)
-        save_population(session, population, source="census 2019")
-        for username, (role, district) in USERS.items():
-            create_user(session, username, PASSWORD, role, district, actor="test-setup")
+    for username, (role, unit) in users.items():
+        if role == "commune":
+            create_user(session, username, PASSWORD, role, commune_code=unit, actor="test-setup")
+        else:
+            create_user(session, username, PASSWORD, role, unit, actor="test-setup")
 
 
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory, boundary_set, population, data_dir):
-    """A migrated, loaded database each test copies: a SQLite file, or a PostgreSQL template database
-    when ``BANDO_TEST_DATABASE_URL`` names a PostgreSQL server (the suite's PostgreSQL run)."""
+def _template(tmp_path_factory, prefix: str, prepare):
+    """Yield a migrated database prepared by ``prepare(db)``: a SQLite file, or a PostgreSQL template
+    database when ``BANDO_TEST_DATABASE_URL`` names a PostgreSQL server (the suite's PostgreSQL run)."""
     from store.db import Database
 
     if POSTGRES_URL:
-        name = f"bando_tpl_{os.getpid()}"
+        name = f"bando_{prefix}_{os.getpid()}"
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}"', f'CREATE DATABASE "{name}"')
         db = Database(_pg_url(name))
-        _prepare(db, boundary_set, population)
+        db.upgrade()
+        prepare(db)
         db.dispose()
         yield name
         _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
         return
-    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    path = tmp_path_factory.mktemp(prefix) / "template.sqlite3"
     db = Database(f"sqlite:///{path}")
-    _prepare(db, boundary_set, population)
+    db.upgrade()
+    prepare(db)
     with db.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.dispose()
     yield path
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory, boundary_set, population, data_dir):
+    """A migrated database with the 2024 set, its population and one user per role, that each test copies."""
+    from store.boundaries import save_boundary_set, save_population
+
+    def prepare(db):
+        with db.transaction() as session:
+            save_boundary_set(session, boundary_set)
+            save_population(session, population, source="census 2019")
+            _create_users(session, USERS)
+
+    yield from _template(tmp_path_factory, "tpl", prepare)
 
 
 def _pg_url(database: str) -> str:
@@ -127,6 +144,7 @@ def make_app(tmp_path: Path, template_db, data_dir: Path, **config):
         "SECRET_KEY": "test-secret-key",
         "DATABASE_URL": url,
         "DATA_DIR": str(data_dir),
+        "BASEMAP_PMTILES": "",  # not the developer's instance/basemap.pmtiles; tests that need one build it
     }
     settings.update(config)
     return create_app(settings)
@@ -192,3 +210,49 @@ def login(client):
 @pytest.fixture
 def db(app):
     return app.extensions["db"]
+
+
+# --- the three shipped boundary sets (2024, 2025-01, 2025-07) and their crosswalks ----------------------------
+VERSIONED_USERS = {
+    "planner": ("planner", None),
+    "district_869": ("district", "869"),
+    "commune_29929": ("commune", "29929"),  # Xã Tân Hộ Cơ (2025), on the border
+    "commune_29869": ("commune", "29869"),  # Phường Cao Lãnh (2025): in 2024 this code was Phường 2
+}
+
+
+@pytest.fixture(scope="session")
+def shipped_sets(data_dir):
+    from store.shipped_boundaries import read_shipped_sets
+
+    return read_shipped_sets(data_dir)
+
+
+@pytest.fixture(scope="session")
+def versioned_template_db(tmp_path_factory, shipped_sets):
+    """Like ``template_db``, with the three shipped sets, their population and crosswalks."""
+    from store.shipped_boundaries import save_shipped_sets
+
+    def prepare(db):
+        with db.transaction() as session:
+            save_shipped_sets(session, shipped_sets)
+            _create_users(session, VERSIONED_USERS)
+
+    yield from _template(tmp_path_factory, "vtpl", prepare)
+
+
+@pytest.fixture
+def versioned_app(tmp_path, versioned_template_db, data_dir):
+    application = make_app(tmp_path, versioned_template_db, data_dir)
+    yield application
+    drop_app_database(application)
+
+
+@pytest.fixture
+def vclient(versioned_app):
+    return versioned_app.test_client()
+
+
+@pytest.fixture
+def vlogin(vclient):
+    return SignIn(vclient)

@@ -1,4 +1,5 @@
 """Backup and restore round trip."""
+import pytest
 from sqlalchemy import text
 
 
@@ -39,3 +40,13 @@ def test_restore_refuses_a_file_that_is_not_a_backup_and_changes_nothing(runner,
 def test_restore_refuses_missing_file(runner, tmp_path):
     result = runner.invoke(args=["restore", str(tmp_path / "none.sqlite3"), "--yes"])
     assert result.exit_code != 0 and "does not exist" in result.output
+
+
+def test_backup_refusals_follow_the_cli_language(tmp_path):
+    """A backup refusal is a catalog message: the command line words it in BANDO_CLI_LANGUAGE."""
+    from store.backup import BackupError, restore
+
+    with pytest.raises(BackupError) as refused:
+        restore(f"sqlite:///{tmp_path / 'live.sqlite3'}", tmp_path / "nowhere.sqlite3")
+    assert "does not exist" in str(refused.value)
+    assert refused.value.text("vi").startswith("không có tệp sao lưu")

@@ -71,7 +71,7 @@ def test_reads_each_format(tmp_path, suffix, driver):
     assert result.communes["commune_code"].tolist() == ["29900", "29901", "29902", "29903"]
     assert list(result.communes.columns) == ["commune_code", "commune_name", "commune_type", "district_code",
                                              "district_name", "province_code", "province_name", "geometry"]
-    assert result.version == "2024" and result.effective_date == date(2024, 1, 1) and result.repairs == []
+    assert result.version == "2024" and result.effective_date == date(2020, 1, 1) and result.repairs == []
     expected = expected_wgs84().geometry.values
     assert (shapely.hausdorff_distance(result.communes.geometry.values, expected) < 1e-7).all()
 

@@ -32,7 +32,7 @@ from tests.report_data import seed_incidents
 
 MARK = "VNSECRET"
 DESCRIPTION = "NẠN-NHÂN-BÍ-MẬT-{n} " + MARK + "{n}Z"
-USERS = ("admin", "planner", "guard", "district_869", "district_866")
+USERS = ("admin", "planner", "guard", "district_869", "district_866", "commune_29929")
 # Districts on the Cambodian border where the confidential cases are placed, plus one inland (866) so that
 # the TP Cao Lãnh committee has a confidential case of its own in its exports.
 PLACES = [("869", 0), ("869", 1), ("870", 0), ("866", 0)]
@@ -42,6 +42,11 @@ PLACES = [("869", 0), ("869", 1), ("870", 0), ("866", 0)]
 FINE_DIGITS = (0.0004127, 0.0006381, 0.0002749, 0.0008513)
 SKIPPED_PREFIXES = ("/static/", "/vendor/", "/logout", "/login")
 MAX_URLS_PER_ENDPOINT = 12
+# the printed sheets (PDF); their text is read back from the PDF like any other download
+PRINT_ENDPOINTS = {"maps.overview_print", "hotspots.print_map", "corridor.print_map", "key_areas.print_map",
+                   "drug_status.print_map"}
+# a sheet is drawn from the same map as its page (walked in full), so a few of each show what it prints
+MAX_PRINTS_PER_ENDPOINT = 3
 
 
 # ------------------------------------------------------------------------------------------ fixtures
@@ -106,14 +111,16 @@ def secrets_of(rows) -> dict[str, re.Pattern]:
     """Per confidential case: a pattern whose match in a response means the case leaked.
 
     A coordinate counts only as a whole number (``105.45264`` must not match inside ``105.452648``, a grid
-    vertex nearby); the description counts in whole or by either of its two words.
+    vertex nearby); the description counts in whole or by either of its two words. The source case id
+    counts too: a per-case record (id, time, category, commune) identifies the case even without a point.
     """
     out = {}
     for row in rows:
         numbers = sorted(coordinate_forms(row["lon"]) | coordinate_forms(row["lat"]))
         words = [row["description"], *row["description"].split()]
         out[row["id"]] = re.compile("|".join([rf"(?<![\d.]){re.escape(n)}(?!\d)" for n in numbers]
-                                             + [re.escape(w) for w in words]))
+                                             + [re.escape(w) for w in words]
+                                             + [rf"(?<![\w-]){re.escape(row['id'])}(?![\w-])"]))
     return out
 
 
@@ -149,14 +156,15 @@ def xlsx_text(body: bytes) -> str:
 
 
 def gpkg_text(body: bytes) -> str:
-    import pyogrio
+    import fiona
+    import geopandas as gpd
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "layer.gpkg"
         path.write_bytes(body)
         parts = []
-        for name, _ in pyogrio.list_layers(path):
-            frame = pyogrio.read_dataframe(path, layer=name)
+        for name in fiona.listlayers(path):
+            frame = gpd.read_file(path, layer=name, engine="fiona")
             parts.append(frame.drop(columns="geometry").to_csv())
             parts += [g.wkt for g in frame.geometry if g is not None] + \
                      [repr(v) for g in frame.geometry if g is not None and g.geom_type == "Point" for v in (g.x, g.y)]
@@ -172,6 +180,8 @@ def readable(response, body: bytes) -> str:
         return xlsx_text(body)
     if "geopackage" in kind:
         return gpkg_text(body)
+    if kind == "application/pdf":
+        return pdf_text(body)
     text = body.decode("utf-8", "replace")
     if kind.endswith("json"):
         try:  # JSON may escape Vietnamese letters as \\uXXXX
@@ -179,6 +189,16 @@ def readable(response, body: bytes) -> str:
         except ValueError:
             pass
     return text
+
+
+def pdf_text(body: bytes) -> str:
+    import pypdfium2
+
+    document = pypdfium2.PdfDocument(body)
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
 
 
 # ------------------------------------------------------------------------------------------ the walk
@@ -221,6 +241,16 @@ def seed_urls(app, rows, username: str) -> list[str]:
                          f"/reports/download?period=2024-Q3&format={fmt}"]
         elif endpoint.startswith("imports.job"):
             urls.append(rule.rule.replace("<job_id>", "0" * 32))  # no job of this user: answered 404
+        elif endpoint == "imports.template":
+            urls += ["/import/template.csv", "/import/template.xlsx"]
+        elif endpoint in PRINT_ENDPOINTS:
+            urls.append(rule.rule.replace("<fmt>", "pdf") + "?year=2024")
+        elif endpoint == "ogc.queryables":
+            urls += [f"/ogc/collections/{layer}/queryables" for layer in exports.LAYERS]
+        elif endpoint == "communes.profile":
+            # the communes of the confidential cases, so their own profile is walked
+            urls += [f"/communes/{code}?period=2024-CY&set=2024"
+                     for code in sorted({str(row["commune_code"]) for row in rows})]
         # ids created while walking (hot spot runs, key-area maps) are added by ``id_urls`` and the crawl
     return urls
 
@@ -235,7 +265,8 @@ def id_urls(app) -> list[str]:
     with db.engine.connect() as conn:
         if "key_areas" in tables:
             for (area_id,) in conn.execute(select(tables["key_areas"].c.id)):
-                urls += [f"/key-areas/{area_id}", f"/api/key-areas/{area_id}"]
+                urls += [f"/key-areas/{area_id}", f"/api/key-areas/{area_id}",
+                         f"/api/key-areas/{area_id}/displacement"]
         runs = [t for t in tables if t.startswith("hotspot_run")]
         if runs:
             for (run_id,) in conn.execute(select(tables[runs[0]].c.id)):
@@ -283,6 +314,8 @@ def walk(app, client, rows, username: str):
             continue
         per_endpoint[endpoint] = per_endpoint.get(endpoint, 0) + 1
         if per_endpoint[endpoint] > MAX_URLS_PER_ENDPOINT and not url.startswith(("/exports/", "/ogc/", "/corridor/export")):
+            continue
+        if endpoint in PRINT_ENDPOINTS and per_endpoint[endpoint] > MAX_PRINTS_PER_ENDPOINT:
             continue
         seen.add(url)
         response = client.get(url)
@@ -334,7 +367,8 @@ def test_the_walk_covers_every_get_rule(walked):
     adapter = app.url_map.bind("localhost")
     endpoints = set()
     for url in seed_urls(app, rows, "admin") + ["/tracker-maps/x.js", "/hotspots/runs/1.geojson",
-                                               "/key-areas/1", "/api/key-areas/1"]:
+                                               "/key-areas/1", "/api/key-areas/1",
+                                               "/api/key-areas/1/displacement"]:
         endpoints.add(adapter.match(urlsplit(url).path, method="GET")[0])
     expected = {r.endpoint for r in app.url_map.iter_rules()
                 if "GET" in r.methods and not r.rule.startswith(SKIPPED_PREFIXES)}
@@ -366,6 +400,8 @@ def test_command_line_exports_redact_confidential_cases(walked, tmp_path):
     result = runner.invoke(args=["corridor-stats", "--year", "2024", "--out", str(path)])
     assert result.exit_code == 0, result.output
     outputs["corridor-stats"] = path.read_text(encoding="utf-8")
+    # the four cases of the walk and the hand-made set's one
+    assert "5 confidential cases left out" in runner.invoke(args=["export-incidents", "--format", "csv"]).stderr
     leaks = [f"{name}: {case_id} {pattern.search(text).group(0)!r}" for name, text in outputs.items()
              for case_id, pattern in strings.items() if pattern.search(text)]
     assert not leaks, "\n".join(leaks)

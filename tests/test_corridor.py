@@ -10,7 +10,8 @@ import pytest
 import shapely
 from shapely.geometry import LineString, Point, box
 
-from geo import corridor as C
+from geo import corridor_geometry as C
+from geo import corridor_statistics as CS
 from geo.crs import METRIC_CRS
 from geo.errors import GeoInputError
 
@@ -273,7 +274,7 @@ def test_border_communes_and_communes_in_bands_on_built_geometry():
 def test_yearly_change_is_an_exact_poisson_test():
     from scipy import stats
 
-    out = C.yearly_change([3, 30, 0, 0], [4, 12, 0, 5])
+    out = CS.yearly_change([3, 30, 0, 0], [4, 12, 0, 5])
     assert out["p_value"].iloc[0] == pytest.approx(1.0)  # 4 → 3 is no evidence of anything
     assert out["p_value"].iloc[1] == pytest.approx(stats.binomtest(30, 42, 0.5).pvalue)
     assert out["ratio_low"].iloc[1] > 1 and out["ratio_low"].iloc[0] < 0.75 / 1 < out["ratio_high"].iloc[0]
@@ -292,7 +293,7 @@ def test_corridor_statistics_counts_only_the_corridor_by_every_dimension():
                                        "2023-01-10", "2022-06-01"]),
     })
     bands = pd.DataFrame({"band": [0, 1, 2], "label": ["0–2 km", "2–5 km", "5–10 km"]})
-    stats = C.corridor_statistics(frame, year=2024, bands=bands)
+    stats = CS.corridor_statistics(frame, year=2024, bands=bands)
     get = stats.set_index(["dimension", "key"])
     assert get.loc[("total", "all"), ["count", "previous_count"]].tolist() == [4, 1]
     assert get.loc[("category", "drugs"), ["count", "previous_count"]].tolist() == [2, 1]
@@ -303,17 +304,17 @@ def test_corridor_statistics_counts_only_the_corridor_by_every_dimension():
     assert get.loc[("gate", "B"), "count"] == 2
     assert get.loc[("month", "2024-01"), ["count", "previous_count"]].tolist() == [2, 1]
     assert get.loc[("month", "2024-06"), "count"] == 0 and len(stats[stats["dimension"] == "month"]) == 12
-    only = C.corridor_statistics(frame, year=2024, categories=["smuggling", "trafficking"])
+    only = CS.corridor_statistics(frame, year=2024, categories=["smuggling", "trafficking"])
     assert only.set_index(["dimension", "key"]).loc[("category", "trafficking"), "count"] == 0
     assert only.set_index(["dimension", "key"]).loc[("total", "all"), "count"] == 2
     with pytest.raises(GeoInputError, match="year"):
-        C.corridor_statistics(frame, year="2024")
+        CS.corridor_statistics(frame, year="2024")
     with pytest.raises(GeoInputError, match="category"):
-        C.corridor_statistics(frame.drop(columns="category"), year=2024)
+        CS.corridor_statistics(frame.drop(columns="category"), year=2024)
 
 
 def test_line_neighbour_weights_link_k_positions_each_way():
-    w = C.line_neighbour_weights(5, 2).toarray()
+    w = CS.line_neighbour_weights(5, 2).toarray()
     assert w[0].tolist() == [1, 1, 1, 0, 0]
     assert w[2].tolist() == [1, 1, 1, 1, 1]
     assert (w == w.T).all()
@@ -329,21 +330,21 @@ def test_linear_hotspot_marks_the_busy_stretch_and_matches_pysal():
 
     counts = np.array([1, 2, 1, 0, 14, 18, 15, 1, 2, 0, 1, 2])
     lengths = np.array([5.0] * 11 + [2.5])
-    out = C.linear_hotspot(counts, lengths, k=1)
+    out = CS.linear_hotspot(counts, lengths, k=1)
     assert out["per_km"].iloc[-1] == pytest.approx(0.8)
     assert out["gi_bin"].iloc[5] == 3 and out["gi_bin"].iloc[0] <= 0
-    peer = G_Local(out["per_km"].to_numpy(), WSP(C.line_neighbour_weights(12, 1)).to_W(silence_warnings=True),
+    peer = G_Local(out["per_km"].to_numpy(), WSP(CS.line_neighbour_weights(12, 1)).to_W(silence_warnings=True),
                    transform="B", star=True, permutations=0)
     assert out["gi_z"].to_numpy() == pytest.approx(peer.Zs)
 
 
 def test_linear_hotspot_without_variation_or_with_bad_input():
-    flat = C.linear_hotspot([0, 0, 0, 0], [5, 5, 5, 5])
+    flat = CS.linear_hotspot([0, 0, 0, 0], [5, 5, 5, 5])
     assert flat["gi_z"].isna().all() and (flat["gi_bin"] == 0).all()
     with pytest.raises(GeoInputError, match="segment_lengths"):
-        C.linear_hotspot([1, 2, 3], [5, 0, 5])
+        CS.linear_hotspot([1, 2, 3], [5, 0, 5])
     with pytest.raises(GeoInputError, match="segment_counts"):
-        C.linear_hotspot([1, 2], [5, 5])
+        CS.linear_hotspot([1, 2], [5, 5])
 
 
 def test_gate_classes_from_the_source_wording():

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point
 
-from geo import corridor as C
+from geo import corridor_geometry as C
 from geo.crs import metric_to_lonlat, to_metric
 
 BORDER = "boundaries/cambodia_vietnam_border_dong_thap.geojson"
@@ -162,11 +162,12 @@ def stat_cells(html: str, dimension: str, key: str) -> tuple[int, int]:
 def test_statistics_table_matches_a_hand_count(client, login, placed):
     login("guard")
     html = client.get("/corridor?year=2024").get_data(as_text=True)
-    # A, B, C located in the corridor; S withheld (no clearance); P in 2023; X, K outside; T not a border category
-    assert stat_cells(html, "total", "all") == (3, 1)
+    # A, B, C located in the corridor; S withheld (no clearance) but counted in its category; P in 2023;
+    # X, K outside; T not a border category
+    assert stat_cells(html, "total", "all") == (4, 1)
     assert stat_cells(html, "category", "smuggling") == (1, 1)
     assert stat_cells(html, "category", "drugs") == (1, 0)
-    assert stat_cells(html, "category", "human_trafficking") == (0, 0)
+    assert stat_cells(html, "category", "human_trafficking") == (1, 0)  # confidential cases keep counts whole
     assert stat_cells(html, "band", "0") == (1, 1)
     assert stat_cells(html, "band", "1") == (1, 0)
     assert stat_cells(html, "band", "2") == (1, 0)
@@ -176,7 +177,8 @@ def test_statistics_table_matches_a_hand_count(client, login, placed):
     assert stat_cells(html, "month", "2024-03") == (1, 1)
     assert stat_cells(html, "withheld_category", "human_trafficking") == (1, 0)
     assert "1 vụ bảo mật" in html
-    assert "cùng kỳ năm 2023 (01/01–04/07)" in html  # Q (Oct 2023) is after the 2024 data end: not compared
+    # Q (Oct 2023) is after the 2024 data end: not compared
+    assert "so sánh 01/01/2024–04/07/2024 với cùng kỳ 01/01/2023–04/07/2023" in html
     assert "Cửa khẩu Mộc Rá" in html  # unplaced gates are listed
 
 
@@ -216,7 +218,8 @@ def test_category_and_band_filters(client, login, placed):
     html = client.get("/corridor?year=2024&category=drugs").get_data(as_text=True)
     assert stat_cells(html, "total", "all") == (1, 0)
     html = client.get("/corridor?year=2024&bands=0,2").get_data(as_text=True)
-    assert stat_cells(html, "total", "all") == (1, 1)  # only A (2024) and P (2023) lie within 2 km
+    # A (2024) and P (2023) lie within 2 km; S (confidential, no point) is counted by its corridor commune
+    assert stat_cells(html, "total", "all") == (2, 1)
     assert 'data-dimension="band" data-key="1"' not in html
     html = client.get("/corridor?year=2024&segment_km=10").get_data(as_text=True)
     assert stat_cells(html, "segment", "1") == (1, 1)

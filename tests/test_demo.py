@@ -82,7 +82,7 @@ def test_points_inside_their_commune_small():
 def test_end_before_start_refused():
     from geo.errors import GeoInputError
 
-    with pytest.raises(GeoInputError, match="end 2023-01-01 is before start 2023-02-01"):
+    with pytest.raises(GeoInputError, match="end 01/01/2023 is before start 01/02/2023"):
         generate_demo_incidents(small_communes(), None, start=date(2023, 2, 1), end=date(2023, 1, 1))
 
 

@@ -57,14 +57,94 @@ def test_update_needs_current_version_and_is_audited(db):
     assert '"drug_free"' in rows[1].before and '"with_drugs"' in rows[1].after and rows[1].reason == "Rà soát"
 
 
-def test_district_records_only_its_own_communes_and_guard_none(db):
-    record(db, actor=DISTRICT_869, commune=SA_RAI)
+def propose(db, actor=DISTRICT_869, commune=SA_RAI, year=2024, values=None, **kw):
+    with db.transaction() as session:
+        return ds.proposal_snapshot(ds.propose_drug_status(session, actor, commune_code=commune, year=year,
+                                                           indicators=values or {"residents": 9000}, **kw))
+
+
+def decide(db, proposal, actor=PLANNER, approve=True, note=""):
+    with db.transaction() as session:
+        return ds.proposal_snapshot(ds.decide_drug_status_proposal(session, actor, proposal["id"],
+                                                                   expected_version=proposal["version"],
+                                                                   approve=approve, note=note))
+
+
+def test_district_entries_are_proposals_a_planner_approves(db):
+    before = snapshot(db)
+    with pytest.raises(ka.PermissionDenied, match="đề xuất"):
+        record(db, actor=DISTRICT_869, commune=SA_RAI)  # no direct write for a district committee
+    assert snapshot(db) == before
+    proposal = propose(db, values={"residents": 9000, "addicts": 120})
+    with db.transaction() as session:
+        assert ds.drug_status_rows(session, PLANNER, year=2024) == []  # nothing recorded yet
+    with pytest.raises(ka.ConflictError, match="đang chờ duyệt"):
+        propose(db)  # one pending proposal per commune and year
+    with pytest.raises(ka.PermissionDenied):
+        decide(db, proposal, actor=DISTRICT_869)
+    with pytest.raises(ka.TrackerError, match="lý do"):
+        decide(db, proposal, approve=False)
+    decided = decide(db, proposal)
+    assert decided["state"] == "approved" and decided["decided_by"] == "planner"
+    with db.transaction() as session:
+        [row] = ds.drug_status_rows(session, PLANNER, year=2024)
+        from sqlalchemy import select
+
+        from store.models import AuditLog
+
+        actions = [a.action for a in session.scalars(select(AuditLog).order_by(AuditLog.id))
+                   if a.entity in ("commune_drug_status", "drug_status_proposal")]
+    assert (row.status, row.updated_by) == ("key_1", "planner")
+    assert actions == ["drug_status.propose", "drug_status.create", "drug_status.approve"]
+    with pytest.raises(ka.ConflictError, match="đã được xử lý"):
+        decide(db, {**decided})
+
+
+def test_rejected_proposal_writes_nothing_and_needs_a_reason(db):
+    proposal = propose(db)
+    decided = decide(db, proposal, approve=False, note="Số liệu chưa khớp báo cáo")
+    assert decided["state"] == "rejected"
+    with db.transaction() as session:
+        assert ds.drug_status_rows(session, PLANNER, year=2024) == []
+
+
+def test_district_proposes_only_for_its_own_communes_and_guard_not_at_all(db):
     before = snapshot(db)
     with pytest.raises(ka.PermissionDenied):
-        record(db, actor=DISTRICT_866, commune=SA_RAI, expected_version=1)
+        propose(db, actor=DISTRICT_866, commune=SA_RAI)
     with pytest.raises(ka.PermissionDenied):
-        record(db, actor=GUARD, commune=PHUONG_1)
+        propose(db, actor=GUARD, commune=PHUONG_1)
     assert snapshot(db) == before
+
+
+@pytest.mark.parametrize("values, previous, fragment", [
+    ({"residents": 900, "addicts": 1200}, None, "lớn hơn số dân"),
+    ({"residents": 0, "addicts": 3}, None, "Số dân bằng 0"),
+    ({"residents": 900, "addicts": 500, "users_with_records": 500}, None, "cộng người sử dụng"),
+    ({"residents": 20000}, {"residents": 9000}, "Số dân thay đổi +122%"),
+    ({"residents": 900}, {"residents": 9000}, "Số dân thay đổi −90%"),
+])
+def test_plausibility_warnings_must_be_confirmed_before_saving(db, values, previous, fragment):
+    if previous:
+        record(db, year=2023, values=previous)
+    before = snapshot(db)
+    with pytest.raises(ds.PlausibilityWarning) as info:
+        record(db, values=values)
+    assert any(fragment.replace("−", "-") in w.replace("−", "-") for w in info.value.warnings), info.value.warnings
+    with pytest.raises(ds.PlausibilityWarning):
+        propose(db, values=values)
+    assert snapshot(db) == before
+    proposal = propose(db, values=values, confirm_warnings=True)
+    assert proposal["warnings"] == info.value.warnings  # the checker sees what the maker confirmed
+    saved = record(db, values=values, confirm_warnings=True)
+    assert saved["residents"] == values["residents"]
+
+
+def test_plausible_figures_raise_no_warning():
+    from geo.drug_rules import DrugIndicators, plausibility_warnings
+
+    assert plausibility_warnings(DrugIndicators(residents=9000, addicts=12),
+                                 DrugIndicators(residents=8000)) == []
 
 
 @pytest.mark.parametrize("values, message", [({"addicts": -3}, "addicts"), ({"heroin": 1}, "heroin")])
@@ -122,7 +202,7 @@ def test_page_shows_comparison_rule_sets_and_escaped_notes(client, login, db):
 
 
 def test_record_form_classifies_and_redirects(client, login, db):
-    login("district_869")
+    login("planner")
     response = client.post("/drug-status/record", data={
         "csrf_token": login.csrf_token, "commune_code": SA_RAI, "year": "2024", "residents": "9000",
         "addicts": "120", "reason": "Báo cáo năm"})
@@ -130,6 +210,33 @@ def test_record_form_classifies_and_redirects(client, login, db):
     with db.transaction() as session:
         row = ds.drug_status_rows(session, PLANNER, year=2024)[0]
     assert (row.commune_code, row.status, row.rule_document_number) == (SA_RAI, "key_1", "3122/2010/QĐ-BCA")
+
+
+def test_district_form_sends_a_proposal_the_planner_approves_on_the_page(client, login, db):
+    login("district_869")
+    page = client.get(f"/drug-status/record?commune_code={SA_RAI}&year=2024").get_data(as_text=True)
+    assert "Gửi đề xuất" in page and "cấp tỉnh duyệt" in page
+    warned = client.post("/drug-status/record", data={
+        "csrf_token": login.csrf_token, "commune_code": SA_RAI, "year": "2024", "residents": "90",
+        "addicts": "120", "reason": "Báo cáo năm"})
+    assert warned.status_code == 422 and 'id="ds-warnings"' in warned.get_data(as_text=True)
+    assert 'name="confirm_warnings"' in warned.get_data(as_text=True)
+    response = client.post("/drug-status/record", data={
+        "csrf_token": login.csrf_token, "commune_code": SA_RAI, "year": "2024", "residents": "9000",
+        "addicts": "120", "reason": "Báo cáo năm"})
+    assert response.status_code == 303
+    with db.transaction() as session:
+        assert ds.drug_status_rows(session, PLANNER, year=2024) == []
+        [proposal] = ds.drug_status_proposals(session, PLANNER, state="pending")
+    login("planner")
+    page = client.get("/drug-status?year=2024").get_data(as_text=True)
+    assert 'id="ds-proposals"' in page and "district_869" in page
+    decided = client.post(f"/drug-status/proposals/{proposal.id}/decision", data={
+        "csrf_token": login.fresh_token(), "version": str(proposal.version), "decision": "approve"})
+    assert decided.status_code == 303
+    with db.transaction() as session:
+        [row] = ds.drug_status_rows(session, PLANNER, year=2024)
+    assert row.status == "key_1"
 
 
 def test_record_form_refuses_other_district(client, login, db):

@@ -121,7 +121,8 @@ def valid_rows(draw, points, n_max=6):
     """Rows every rule accepts: known terms in any spelling, dates in any accepted form, points inside."""
     rows = []
     for _ in range(draw(st.integers(1, n_max))):
-        occurred = draw(st.dates(date(1990, 1, 1), date(2024, 12, 31)))
+        # From the first day of the loaded boundary set (an earlier date is refused: no set covers it).
+        occurred = draw(st.dates(date(2020, 1, 1), date(2024, 12, 31)))
         reported = draw(st.one_of(st.none(), st.integers(0, 30).map(lambda d, o=occurred: o + timedelta(days=d))))
         lon, lat = draw(st.sampled_from(points))
         rows.append([

@@ -213,3 +213,21 @@ def test_load_border_gates_command_seeds_once(runner, db):
     again = runner.invoke(args=["load-border-gates"])
     assert again.exit_code == 0 and "already seeded" in again.output
     assert {r.username for r in audit_rows(db, "seed")} == {"cli"}
+
+
+def test_gate_page_carries_the_placement_map_data_in_lon_lat(client, login):
+    """Issue #12 point 7: the placement map's border line and province come as JSON (no inline script), in
+    degrees, beside a "Place on the map" button on every gate's form."""
+    import json
+    import re
+
+    login("admin")
+    html = client.get("/corridor/gates").get_data(as_text=True)
+    data = json.loads(re.search(r'id="gate-placement-data">(.*?)</script>', html, re.S).group(1))
+    lon, lat = data["border"]["coordinates"][0][:2] if data["border"]["type"] == "LineString" else \
+        data["border"]["coordinates"][0][0][:2]
+    assert 105 < lon < 106 and 10.5 < lat < 11.2
+    (south, west), (north, east) = data["bounds"]
+    assert south < lat < north and west < lon < east
+    assert html.count('class="secondary place-on-map"') == html.count('class="gate-form"')
+    assert "<script>" not in html and "/static/js/gate_placement.js" in html

@@ -56,6 +56,20 @@ def test_gistar_on_columbus_equals_esda(runner, files):
     np.testing.assert_allclose(frame.total_bounds, zones.total_bounds, rtol=1e-7)
 
 
+def test_zones_to_stdout_are_the_features_of_the_file(runner, files):
+    out = files / "col_gi_file.geojson"
+    assert run(runner, "--zones", files / "columbus.shp", "--value-field", "CRIME", "--out", out).exit_code == 0
+    result = run(runner, "--zones", files / "columbus.shp", "--value-field", "CRIME")
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)  # the summary goes to stderr
+    assert printed["type"] == "FeatureCollection" and "id" not in printed["features"][0]
+    from_stdout = gpd.GeoDataFrame.from_features(printed["features"], crs=4326)  # RFC 7946: no crs member
+    from_file = read(out)
+    assert list(from_stdout.columns.drop("geometry")) == list(from_file.columns.drop("geometry"))
+    np.testing.assert_allclose(from_stdout["gi_z"], from_file["gi_z"], atol=1e-12)
+    assert from_stdout.geometry.geom_equals_exact(from_file.geometry, 1e-9).all()
+
+
 def test_lisa_on_columbus_equals_esda(runner, files):
     import libpysal
     from esda import Moran_Local
@@ -190,7 +204,7 @@ def test_stdout_when_no_out(runner, files):
     (["--points", "{pts}", "--cell-size", "-1"], "Invalid value for '--cell-size'"),
     (["--points", "{pts}", "--crs", "EPSG:nonsense"], "Invalid value for '--crs'"),
     (["--points", "{pts}", "--x-field", "x"], "'x' is not a column"),
-    (["--points", "{ll}", "--weight-field", "nope"], "'nope' is not a field"),
+    (["--points", "{ll}", "--weight-field", "nope"], "'nope' is not a column"),
     (["--points", "/does/not/exist.csv"], "does not exist"),
 ])
 def test_invalid_options_are_usage_errors(runner, files, args, message):
@@ -221,3 +235,147 @@ def test_bad_inputs_give_clear_errors(runner, files, tmp_path):
     assert result.exit_code == 1 and "could not be read" in result.output
     for text in (result.output,):
         assert "Traceback" not in text
+
+
+def _lattice_zones(x0, y0, step, n=7):
+    import shapely
+
+    boxes = [shapely.box(x0 + i * step, y0 + j * step, x0 + (i + 1) * step, y0 + (j + 1) * step)
+             for i in range(n) for j in range(n)]
+    values = [float((i * 7 + j * 3) % 11) for i in range(n) for j in range(n)]
+    return gpd.GeoDataFrame({"value_x": values}, geometry=boxes)
+
+
+def _without_prj(frame, path):
+    frame.to_file(path, engine="fiona")
+    path.with_suffix(".prj").unlink(missing_ok=True)
+    return path
+
+
+def test_crs_applies_to_zones_without_prj(runner, tmp_path):
+    # Boxes in UTM 48N metres saved without .prj: --crs declares them, as it does for points.
+    zones = _without_prj(_lattice_zones(560_000, 1_150_000, 1000), tmp_path / "utm.shp")
+    out = tmp_path / "utm.geojson"
+    result = run(runner, "--zones", zones, "--value-field", "value_x", "--neighbours", "knn:4", "--crs",
+                 "EPSG:32648", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert read(out).crs.to_epsg() == 32648
+    # A --crs that contradicts the file's own .prj wins too (the point of the flag is a wrong .prj).
+    wrong = tmp_path / "wrong.gpkg"
+    _lattice_zones(560_000, 1_150_000, 1000).set_crs(4326).to_file(wrong, engine="fiona")
+    out = tmp_path / "wrong.geojson"
+    result = run(runner, "--zones", wrong, "--value-field", "value_x", "--neighbours", "distance:1500", "--crs",
+                 "EPSG:32648", "--out", out)
+    assert result.exit_code == 0, result.output
+    assert read(out).crs.to_epsg() == 32648
+
+
+def test_crs_applies_to_points_and_zones_together(runner, tmp_path):
+    rng = np.random.default_rng(3)
+    table = pd.DataFrame({"x": rng.uniform(560_000, 567_000, 400), "y": rng.uniform(1_150_000, 1_157_000, 400)})
+    table.to_csv(tmp_path / "pts.csv", index=False)
+    zones = _without_prj(_lattice_zones(560_000, 1_150_000, 1000), tmp_path / "z.shp")
+    out = tmp_path / "pz.geojson"
+    result = run(runner, "--points", tmp_path / "pts.csv", "--x-field", "x", "--y-field", "y", "--crs",
+                 "EPSG:32648", "--zones", zones, "--neighbours", "knn:3", "--out", out)
+    assert result.exit_code == 0, result.output
+    frame = read(out)
+    assert frame.crs.to_epsg() == 32648 and frame["count"].sum() == 400
+
+
+def test_degrees_without_crs_suggest_the_utm_zone_of_the_data(runner, tmp_path):
+    # Boxes in lon/lat degrees around Prague (UTM 33N) without .prj.
+    zones = _without_prj(_lattice_zones(14.3, 50.0, 0.02), tmp_path / "prague.shp")
+    result = run(runner, "--zones", zones, "--value-field", "value_x", "--neighbours", "knn:4")
+    assert result.exit_code == 1
+    assert "EPSG:32633" in result.output and "--crs EPSG:4326" in result.output
+    assert "32648" not in result.output and "Traceback" not in result.output
+    # Southern hemisphere: Buenos Aires is UTM 21S.
+    south = _without_prj(_lattice_zones(-58.5, -34.7, 0.02), tmp_path / "ba.shp")
+    result = run(runner, "--zones", south, "--value-field", "value_x", "--neighbours", "distance:3000")
+    assert result.exit_code == 1 and "EPSG:32721" in result.output
+    out = tmp_path / "prague.geojson"
+    result = run(runner, "--zones", zones, "--value-field", "value_x", "--neighbours", "knn:4", "--crs", "EPSG:4326",
+                 "--out", out)
+    assert result.exit_code == 0, result.output
+    assert read(out).crs.to_epsg() == 4326
+
+
+def test_lonlat_grid_is_the_analysis_grid_projected_back(runner, files):
+    """The command's GeoJSON equals the earlier way of writing it: the pipeline's grid taken back to
+    longitude/latitude by a Transformer of its own, then :func:`geo.geojson.feature_collection_text`."""
+    from pyproj import Transformer
+
+    from geo.geojson import feature_collection_text
+    from geo.hotspot_pipeline import HotspotSpec, run_hotspot_analysis
+
+    out = files / "kde_lonlat.geojson"
+    result = run(runner, "--stat", "kde", "--points", files / "lonlat.csv", "--grid", "square", "--cell-size", 500,
+                 "--bandwidth", 1500, "--out", out)
+    assert result.exit_code == 0, result.output
+    written = json.loads(out.read_text(encoding="utf-8"))["features"]
+
+    table = pd.read_csv(files / "lonlat.csv")
+    x, y = Transformer.from_crs(4326, 32648, always_xy=True).transform(table["lon"].to_numpy(),
+                                                                       table["lat"].to_numpy())
+    spec = HotspotSpec(statistic="kde", units="square", cell_size=500.0, bandwidth=1500.0)
+    expected = run_hotspot_analysis(spec, x=x, y=y, crs="EPSG:32648")
+    back = Transformer.from_crs(32648, 4326, always_xy=True)
+    import shapely
+
+    geometry = shapely.transform(expected.geometry, lambda a, b: back.transform(a, b), interleaved=False)
+    reference = json.loads(feature_collection_text(geometry, expected.columns, crs="EPSG:4326"))["features"]
+
+    assert len(written) == len(reference) == expected.n_units > 50
+    for name in ("cell_id", "value", "count"):
+        assert [f["properties"][name] for f in written] == [f["properties"][name] for f in reference]
+    density = np.array([f["properties"]["density"] for f in written])
+    np.testing.assert_allclose(density, [f["properties"]["density"] for f in reference], rtol=1e-12, atol=0)
+    assert density.max() > 0
+    for mine, theirs in zip(written, reference):
+        assert mine["geometry"]["type"] == theirs["geometry"]["type"]
+        np.testing.assert_allclose(np.concatenate([np.asarray(r) for r in mine["geometry"]["coordinates"]]),
+                                   np.concatenate([np.asarray(r) for r in theirs["geometry"]["coordinates"]]),
+                                   rtol=0, atol=1e-9)  # 1e-9 degree ≈ 0.1 mm
+
+
+def test_projection_in_place_only_over_writable_arrays():
+    from pyproj import Transformer
+
+    from cli.hotspot import _project
+
+    transformer = Transformer.from_crs(4326, 32648, always_xy=True)
+    lon, lat = np.array([105.6, 105.7, 105.8]), np.array([10.4, 10.5, 10.6])
+    expected = transformer.transform(lon, lat)
+    frozen_lon, frozen_lat = lon.copy(), lat.copy()
+    frozen_lon.flags.writeable = frozen_lat.flags.writeable = False
+    x, y = _project(transformer, frozen_lon, frozen_lat)
+    np.testing.assert_array_equal(x, expected[0])
+    np.testing.assert_array_equal(frozen_lon, lon)  # a read-only input is left as it was
+    writable_lon, writable_lat = lon.copy(), lat.copy()
+    x, y = _project(transformer, writable_lon, writable_lat)
+    np.testing.assert_array_equal(x, expected[0])
+    np.testing.assert_array_equal(y, expected[1])
+
+
+@pytest.mark.parametrize("statistic", ["gistar", "lisa", "kde"])
+def test_python_m_entry_point_writes_what_the_flask_command_writes(runner, files, tmp_path, statistic):
+    """``python -m cli.hotspot`` (its own process, without the web application) and ``flask hotspot``."""
+    import subprocess
+    import sys
+
+    args = ["--stat", statistic, "--points", str(files / "lonlat.csv"), "--grid", "square", "--cell-size", "500"]
+    args += (["--bandwidth", "1500"] if statistic == "kde" else ["--neighbours", "distance:1200"])
+    args += (["--permutations", "99", "--seed", "3"] if statistic == "lisa" else [])
+    through_flask = tmp_path / "flask.geojson"
+    assert run(runner, *args, "--out", through_flask).exit_code == 0
+    alone = tmp_path / "alone.geojson"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "cli.hotspot", *args, "--out", str(alone)],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"units; statistic {statistic}" in done.stderr
+    imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "numpy" in imported
+    assert not {name for name in imported if name.split(".")[0] in ("flask", "web", "store", "layers", "folium",
+                                                                     "sqlalchemy", "pandas", "geopandas")}
+    assert alone.read_text(encoding="utf-8") == through_flask.read_text(encoding="utf-8")

@@ -114,3 +114,87 @@ def test_measure_values_match_rates_module():
         measure_values(counts, None, "rate")
     with pytest.raises(GeoInputError, match="needs neighbour weights"):
         measure_values(counts, population, "seb")
+
+
+def _cluster_in_a_large_empty_area():
+    # Incidents over the western half of the area only: the empty eastern half is, to LISA, a cold cluster.
+    rng = np.random.default_rng(7)
+    x, y = rng.uniform(600_000, 608_000, 600), rng.uniform(1_200_000, 1_216_000, 600)
+    from shapely.geometry import box
+
+    return x, y, box(600_000, 1_200_000, 616_000, 1_216_000)
+
+
+def test_lisa_on_a_grid_does_not_paint_empty_cells_low_low_by_default():
+    x, y, area = _cluster_in_a_large_empty_area()
+    spec = HotspotSpec(statistic="lisa", units="square", cell_size=1000, seed=1)
+    result = run_hotspot_analysis(spec, x=x, y=y, boundary=area)
+    frame = result.frame
+    raw_empty_ll = (frame["lisa_cluster_raw"] == "LL") & (frame["count"] == 0)
+    assert raw_empty_ll.sum() > 0  # the statistic does call empty cells Low–Low …
+    assert not ((frame["lisa_cluster"] == "LL") & (frame["count"] == 0)).any()  # … the map does not
+    assert result.params["n_empty_low_low"] == int(raw_empty_ll.sum())
+    assert (frame["lisa_cluster"] == "HH").any()
+    shown = run_hotspot_analysis(HotspotSpec(statistic="lisa", units="square", cell_size=1000, seed=1,
+                                             show_empty_low_low=True), x=x, y=y, boundary=area).frame
+    assert list(shown["lisa_cluster"]) == list(frame["lisa_cluster_raw"])
+    assert np.allclose(shown["lisa_p"], frame["lisa_p"])  # the choice changes labels, not the statistic
+
+
+def test_lisa_on_zones_keeps_low_low_of_empty_zones():
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    cells = [box(i * 1000, j * 1000, (i + 1) * 1000, (j + 1) * 1000) for i in range(8) for j in range(8)]
+    zones = gpd.GeoDataFrame({"zone": range(64)}, geometry=cells, crs="EPSG:32648")
+    values = np.zeros(64)
+    values[:10] = 20
+    result = run_hotspot_analysis(HotspotSpec(statistic="lisa", units="zones", seed=1), zones=zones,
+                                  zone_values=values)
+    assert "n_empty_low_low" not in result.params
+    assert list(result.frame["lisa_cluster"]) == list(result.frame["lisa_cluster_raw"])
+
+
+def test_convex_hull_of_many_points_is_the_exact_hull():
+    from geo.hotspot_pipeline import convex_hull_of_points
+
+    rng = np.random.default_rng(5)
+    for x, y in ((rng.normal(0, 1e4, 60_000), rng.normal(0, 1e4, 60_000)),
+                 (rng.integers(0, 40, 60_000).astype(float), np.round(rng.normal(0, 15, 60_000)))):
+        expected = shapely.convex_hull(shapely.multipoints(np.column_stack([x, y])))
+        assert shapely.normalize(convex_hull_of_points(x, y)) == shapely.normalize(expected)
+
+
+def test_lattice_gi_star_equals_the_weights_matrix_route(points):
+    from geo.gistar import gi_star, gi_star_on_grid
+    from geo.grid import bin_points, make_grid
+    from geo.weights import grid_contiguity, grid_distance_band
+
+    x, y = points
+    for kind, neighbours, build in (("hex", "queen", lambda g: grid_contiguity(g, "queen")),
+                                    ("square", 1500.0, lambda g: grid_distance_band(g, 1500.0))):
+        grid = make_grid((559_000, 1_149_000, 571_000, 1_161_000), 500, kind)
+        values = bin_points(grid, x, y).counts.astype(float)
+        lattice = gi_star_on_grid(grid, neighbours, values, fdr=True)
+        matrix = gi_star(values, build(grid), fdr=True)
+        assert np.array_equal(lattice.z, matrix.z) and np.array_equal(lattice.bin, matrix.bin)
+        assert np.allclose(lattice.p, matrix.p, rtol=0, atol=1e-15)
+        assert np.array_equal(lattice.n_neighbours, matrix.n_neighbours)
+
+
+def test_a_grid_built_once_gives_the_result_of_building_it_in_the_run(points):
+    from geo.grid import make_grid
+
+    x, y = points
+    area = shapely.box(559_000, 1_149_000, 571_000, 1_161_000)
+    spec = HotspotSpec(statistic="lisa", units="hex", cell_size=800, seed=4)
+    grid = make_grid(area, 800, "hex")
+    given = run_hotspot_analysis(spec, x=x, y=y, boundary=area, grid=grid).frame
+    built = run_hotspot_analysis(spec, x=x, y=y, boundary=area).frame
+    assert len(given) == grid.n_cells
+    np.testing.assert_array_equal(given["lisa_p"], built["lisa_p"])
+    assert list(given["lisa_cluster"]) == list(built["lisa_cluster"])
+    with pytest.raises(GeoInputError, match="grid is hex 800 m but the analysis asks for square 800 m"):
+        run_hotspot_analysis(HotspotSpec(units="square", cell_size=800), x=x, y=y, boundary=area, grid=grid)
+    with pytest.raises(GeoInputError, match="grid is hex 800 m but the analysis asks for hex 500 m"):
+        run_hotspot_analysis(HotspotSpec(units="hex", cell_size=500), x=x, y=y, boundary=area, grid=grid)

@@ -102,7 +102,7 @@ def test_parameters_shown_and_stored(login, app):
     document = json.loads(text)
     params = document["properties"]["params"]
     assert params["units"] == "square" and params["cell_size"] == 1500 and params["neighbours"] == "rook"
-    assert params["fdr"] is False and params["year"] == 2024
+    assert params["fdr"] is False and params["period"] == "2024-CY" and params["start"].startswith("2024-01-01")
     assert document["properties"]["created_by"] == "planner"
     assert {"gi_z", "gi_p", "gi_bin", "value"} <= set(document["features"][0]["properties"])
 
@@ -131,12 +131,13 @@ def test_filters(login, query, expected):
 
 
 @pytest.mark.parametrize("query, message", [
-    ("stat=moran", "stat 'moran' is not one of"),
-    ("units=triangle", "units 'triangle'"),
-    ("cell_size=10", "outside the allowed"),
-    ("neighbours=knight", "neighbours must be"),
-    ("period=q9", "period 'q9'"),
-    ("district=999", "district '999'"),
+    # The Vietnamese page words the refusal in Vietnamese, naming the parameter and the value received.
+    ("stat=moran", "tham số “stat” = 'moran' không thuộc: gistar"),
+    ("units=triangle", "tham số “units” = 'triangle'"),
+    ("cell_size=10", "m nằm ngoài khoảng cho phép 250–5000 m"),
+    ("neighbours=knight", "neighbours phải là"),
+    ("period=q9", "tham số “period” = 'q9'"),
+    ("district=999", "tham số “district” = '999'"),
 ])
 def test_bad_filters_are_400(login, query, message):
     client = login("planner")
@@ -150,7 +151,10 @@ def test_analysis_error_is_shown_not_raised(login):
     # A single district has 12 communes: fewer than the 30 units Gi* needs.
     response, body = get(client, "/hotspots?year=2024&units=communes&district=869")
     assert response.status_code == 200
+    assert 'id="analysis-error"' in body and "quá ít đơn vị" in html.unescape(body)
+    response, body = get(client, "/hotspots?year=2024&units=communes&district=869&lang=en")
     assert 'id="analysis-error"' in body and "too few units" in html.unescape(body)
+    assert "quá ít" not in html.unescape(body)
 
 
 def test_cache_hit_and_invalidation_after_import(login, app, boundary_set, population):
@@ -195,7 +199,8 @@ def test_change_against_baseline(login):
     table = body[body.index('id="change-districts"'):body.index('id="change-communes"')]
     assert table.count("<tr") == 1 + 12 + 1  # header, 12 districts, province total
     assert "Toàn tỉnh" in table
-    communes = body[body.index('id="change-communes"'):]
+    start = body.index('id="change-communes"')
+    communes = body[start:body.index("</table>", start)]  # the evaluation tables follow it
     assert communes.count("<tr") == 1 + 143
     assert "KTC 95%" in body and "Bayes TN" in body
 
@@ -275,3 +280,99 @@ def test_cache_keys_follow_the_data_the_result_uses(app):
     assert run(params, "incidents")[0] is False  # an import invalidates it
     assert run({**params, "cell_size": 500})[0] is False
     assert len(calls) == 3
+
+
+FINE_GRIDS = ("stat=lisa&units=hex&cell_size=250", "stat=kde&units=square&cell_size=250",
+              "stat=gistar&units=square&cell_size=250")
+
+
+def hotspot_features(js: str) -> list[dict]:
+    """The features of the map script's hot spot layer (the GeoJSON whose features carry a class ``k``)."""
+    decoder = json.JSONDecoder()
+    for match in re.finditer(r"geo_json_\w+_add\(", js):
+        document, _end = decoder.raw_decode(js, match.end())
+        features = document.get("features", [])
+        if features and "k" in features[0]["properties"]:
+            return features
+    return []
+
+
+def _integer(text: str) -> int:
+    return int(text.replace(".", ""))  # Vietnamese grouping
+
+
+@pytest.mark.parametrize("query", FINE_GRIDS)
+def test_fine_grid_script_is_small_and_the_page_says_what_it_leaves_out(login, query):
+    client = login("planner")
+    response, body = get(client, f"/hotspots?year=2024&{query}")
+    assert response.status_code == 200 and 'id="analysis-error"' not in body
+    _script, js = get(client, script_url(body))
+    assert len(js.encode()) < MAX_PAGE_BYTES, f"{query}: {len(js.encode()):,} bytes of map script"
+    units = _integer(re.search(r"Số đơn vị phân tích</th><td[^>]*>([^<]+)<", body).group(1))
+    drawn_row = _integer(re.search(r"Đơn vị vẽ trên bản đồ</th><td[^>]*>([^<]+)<", body).group(1))
+    features = hotspot_features(js)
+    assert 0 < len(features) == drawn_row < units
+    note = re.search(r'id="drawn-subset"><small>([^<]+)</small>', body)
+    assert note, f"{query}: the page does not say that it draws {drawn_row:,} of {units:,} cells"
+    words = html.unescape(note.group(1))
+    drawn = _integer(re.search(r"([\d.]+)(?:/| trong )[\d.]+", words).group(1))
+    assert drawn == len(features)
+    assert all(part in js for part in words.split("; "))  # the legend says it too
+
+
+def _grid_run(client, query):
+    _response, body = get(client, f"/hotspots?year=2024&{query}")
+    run_id = re.search(r'id="run-id">(\d+)', body).group(1)
+    _script, js = get(client, script_url(body))
+    _download, text = get(client, f"/hotspots/runs/{run_id}.geojson")
+    import geopandas as gpd
+
+    return hotspot_features(js), gpd.GeoDataFrame.from_features(json.loads(text)["features"], crs=4326)
+
+
+@pytest.mark.parametrize("query, z_column, p_column", [
+    ("stat=gistar&units=square&cell_size=250", "gi_z", "gi_p"),
+    ("stat=lisa&units=hex&cell_size=250", "lisa_i", "lisa_p"),
+])
+def test_fine_grid_popup_of_a_known_cell_shows_its_stored_values(login, query, z_column, p_column):
+    """The most significant cell of the stored run, found on the map by where its drawn polygon lies:
+    its count, z (or I), p and class in the popup are the run's, in Vietnamese number format."""
+    import shapely
+
+    from layers.text import format_number
+
+    features, cells = _grid_run(login("planner"), query)
+    cell = cells.loc[cells[z_column].abs().idxmax()]
+    inside = [f for f in features
+              if cell.geometry.contains(shapely.geometry.shape(f["geometry"]).representative_point())]
+    assert len(inside) == 1, f"{len(inside)} drawn polygons in the most significant cell"
+    shown = inside[0]["properties"]
+    assert shown["n"] == format_number(int(cell["count"]), "vi")
+    assert shown["z"] == format_number(float(cell[z_column]), "vi", 2)
+    p = float(cell[p_column])
+    assert shown["p"] == (html.escape("< 0,001") if p < 0.001 else format_number(p, "vi", 3))
+    if z_column == "gi_z":
+        assert shown["k"] == [3, 2, 1, 0, -1, -2, -3].index(int(cell["gi_bin"]))
+    else:
+        assert shown["k"] == ["HH", "LL", "HL", "LH"].index(cell["lisa_cluster"])
+
+
+def test_clipped_grids_are_kept_per_area_kind_and_size_within_a_cell_budget(monkeypatch):
+    import geopandas as gpd
+    import shapely
+
+    from web import hotspots
+
+    communes = gpd.GeoDataFrame({"commune_code": ["1", "2"], "district_code": ["9", "8"]},
+                                geometry=[shapely.box(105.60, 10.40, 105.64, 10.44),
+                                          shapely.box(105.64, 10.40, 105.68, 10.44)], crs=4326)
+    monkeypatch.setattr(hotspots, "_GRIDS", {})
+    first = hotspots._study_grid(communes, "", "hex", 500)
+    assert hotspots._study_grid(communes, "", "hex", 500) is first
+    district = hotspots._study_grid(communes, "9", "hex", 500)
+    assert district is not first and district.n_cells < first.n_cells
+    assert hotspots._study_grid(communes, "", "square", 500).kind == "square"
+    monkeypatch.setattr(hotspots, "_GRID_CACHE_CELLS", first.n_cells + district.n_cells)
+    hotspots._study_grid(communes, "", "hex", 400)  # over the budget: the least recently used go first
+    kept = [key[1:] for key in hotspots._GRIDS]
+    assert kept[-1] == ("", "hex", 400) and ("", "hex", 500) not in kept

@@ -123,15 +123,15 @@ def test_malformed_file_gives_a_clear_error(runner, db, tmp_path):
     assert _count(db) == 0
 
 
-def test_export_csv_round_trips_and_redacts_sensitive(runner, good_file, tmp_path):
+def test_export_csv_round_trips_and_leaves_out_sensitive(runner, good_file, tmp_path):
     runner.invoke(args=["import-incidents", str(good_file)])
     out = tmp_path / "xuat.csv"
     result = runner.invoke(args=["export-incidents", "--format", "csv", "--year", "2024", "--out", str(out)])
     assert result.exit_code == 0, result.output
     with out.open(encoding="utf-8") as handle:
         rows = {r["id"]: r for r in csv.DictReader(handle)}
-    assert set(rows) == {"CA-001", "CA-002", "CA-003"}
-    assert rows["CA-003"]["lon"] == "" and rows["CA-003"]["description"] == ""
+    assert set(rows) == {"CA-001", "CA-002"}  # CA-003 is confidential: no row of its own
+    assert "1 confidential cases left out" in result.stderr
     assert rows["CA-001"]["description"] == "Trộm xe máy"
 
 
@@ -139,16 +139,16 @@ def test_export_geojson_to_stdout(runner, good_file):
     runner.invoke(args=["import-incidents", str(good_file)])
     result = runner.invoke(args=["export-incidents", "--format", "geojson"])
     assert result.exit_code == 0
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     by_id = {f["properties"]["id"]: f for f in data["features"]}
-    assert by_id["CA-003"]["geometry"] is None
+    assert "CA-003" not in by_id
     assert by_id["CA-001"]["geometry"]["type"] == "Point"
 
 
 def test_export_year_filter(runner, good_file):
     runner.invoke(args=["import-incidents", str(good_file)])
     result = runner.invoke(args=["export-incidents", "--format", "geojson", "--year", "2023"])
-    assert json.loads(result.output)["features"] == []
+    assert json.loads(result.stdout)["features"] == []
 
 
 def test_seed_demo_is_deterministic_and_labelled(runner, db):
@@ -160,3 +160,70 @@ def test_seed_demo_is_deterministic_and_labelled(runner, db):
     again = runner.invoke(args=["seed-demo", "--if-empty"])
     assert "not added" in again.output
     assert _count(db) == first
+
+
+def test_semicolon_windows_1258_file_is_imported_and_its_encoding_reported(runner, db, tmp_path):
+    from tests.vn_files import encode_cp1258
+
+    rows = [r.replace(",", ";").replace("105.7630", "105,7630").replace("10.2960", "10,2960")
+            .replace("105.4300", "105,4300").replace("10.9350", "10,9350") for r in GOOD_ROWS]
+    path = tmp_path / "excel_vn.csv"
+    path.write_bytes(encode_cp1258(HEADER.replace(",", ";") + "\n".join(rows) + "\n"))
+    result = runner.invoke(args=["import-incidents", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "read as Windows-1258, fields separated by ';' (detected)" in result.output
+    assert "3 written" in result.output
+    with db.transaction() as session:
+        assert session.execute(text("SELECT description FROM incidents WHERE id = 'CA-001'")).scalar() == "Trộm xe máy"
+    wrong = runner.invoke(args=["import-incidents", str(path), "--encoding", "utf-8"])
+    assert wrong.exit_code == 1 and "not UTF-8 text" in wrong.output and "--encoding" in wrong.output
+
+
+def test_category_map_option_adds_the_office_names(runner, db, tmp_path):
+    rows = [r.replace("trom_cap", "bài cào").replace("it_nghiem_trong", "less_serious") for r in GOOD_ROWS[:1]]
+    path = _write(tmp_path, rows)
+    refused = runner.invoke(args=["import-incidents", str(path)])
+    assert refused.exit_code == 1 and "not a known offence name" in refused.output
+    mapping = tmp_path / "ten_rieng.csv"
+    mapping.write_text("ten,loai\nbài cào,Đánh bạc\n", encoding="utf-8")
+    result = runner.invoke(args=["import-incidents", str(path), "--category-map", str(mapping)])
+    assert result.exit_code == 0, result.output
+    assert "category map: 1 office names" in result.output
+    assert _count(db, "id = 'CA-001' AND category = 'gambling'") == 1
+    mapping.write_text("ten,loai\nTrộm cắp tài sản,drugs\n", encoding="utf-8")
+    bad = runner.invoke(args=["import-incidents", str(path), "--category-map", str(mapping)])
+    assert bad.exit_code == 2 and "--category-map" in bad.output and "already means theft" in bad.output
+
+
+def test_refused_rows_are_grouped_by_reason_and_listed_in_the_error_report(runner, db, tmp_path):
+    bad = [f"CA-{i:03d},2024-03-05,,bói toán,less_serious,received,105.7630,10.2960," for i in range(25)]
+    bad += ["CA-900,2024-13-45,,theft,less_serious,received,105.7630,10.2960,",
+            "CA-901,31/02/2024,,theft,less_serious,received,105.7630,10.2960,"]
+    path = _write(tmp_path, bad)
+    report = tmp_path / "loi.csv"
+    result = runner.invoke(args=["import-incidents", str(path), "--error-report", str(report)])
+    assert result.exit_code != 0
+    lines = [line for line in result.output.splitlines() if " rows: " in line or " row: " in line]
+    assert lines[0].startswith("25 rows: category 'bói toán': not a known offence name")
+    assert lines[0].endswith("— rows " + ", ".join(str(r) for r in range(1, 21)) + ", … (first 20)")
+    assert lines[1].startswith("2 rows: occurred_at: expected a date") and lines[1].endswith("— rows 26, 27")
+    assert len(lines) == 2
+    rows = report.read_text(encoding="utf-8").lstrip("\ufeff").splitlines()
+    assert rows[0] == "row,field,value,reason" and len(rows) == 28
+    assert _count(db) == 0
+
+
+def test_the_commands_speak_vietnamese_by_default_and_english_when_set(app, runner, tmp_path):
+    """CLI_LANGUAGE (BANDO_CLI_LANGUAGE) empty: DEFAULT_LANGUAGE, vi; numbers and the grouped report follow."""
+    path = _write(tmp_path, ["CA-X,2024-03-05,,theft,less_serious,received,106.70,10.78,"])
+    app.config["CLI_LANGUAGE"] = ""
+    vi = runner.invoke(args=["import-incidents", str(path)])
+    app.config["CLI_LANGUAGE"] = "en"
+    en = runner.invoke(args=["import-incidents", str(path)])
+    assert vi.exit_code != 0 and en.exit_code != 0
+    assert "1 trong 1 dòng bị từ chối; không ghi gì" in vi.output and "1 dòng: lon/lat" in vi.output
+    assert "1 of 1 rows refused; nothing was written" in en.output and "1 row: lon/lat" in en.output
+    assert "rows refused" not in vi.output and "dòng" not in en.output  # (the log line is the operator's English)
+    app.config["CLI_LANGUAGE"] = "fr"
+    refused = runner.invoke(args=["import-incidents", str(path)])
+    assert refused.exit_code != 0 and "CLI_LANGUAGE 'fr' is not one of: vi, en" in refused.output

@@ -33,7 +33,8 @@ def test_progress_and_result_are_answered_by_another_worker(app, login, client):
         while not (status := other.get(job_url + "/status").get_json())["finished"]:
             assert time.monotonic() < deadline, status
             time.sleep(0.05)
-        assert status["stage"] == "done" and status["total"] == 2
+        # the file is validated and written chunk by chunk: the count is of the file's rows, refused ones too
+        assert status["stage"] == "done" and status["total"] == 4
         page = other.get(job_url).get_data(as_text=True)
         assert 'id="import-written">2<' in page and 'id="import-refused">2<' in page
         report = other.get(job_url + "/errors.csv").get_data(as_text=True)
@@ -80,3 +81,28 @@ def test_only_the_newest_finished_jobs_are_kept(db, monkeypatch):
     with db.transaction() as session:
         kept = sorted(j.id[-1] for j in import_jobs.recent_jobs(session, None))
     assert kept == ["1", "2", "3"]  # job 0, the oldest finished one, went; job 3 is still running
+
+
+def test_a_refused_file_is_kept_as_a_message_and_worded_in_the_readers_language(db):
+    from geo.errors import GeoInputError
+    from geo.incidents import check_table_bounds
+    import pandas as pd
+
+    table = pd.DataFrame({"a": ["x" * 40_000]})
+    try:
+        check_table_bounds(table, "upload-1f3a.csv")
+    except GeoInputError as refused:
+        kept = import_jobs.refusal_to_keep(refused, {"upload-1f3a.csv": "vu_viec.csv"})
+    for job_id in ("c" * 32, "d" * 32):
+        with db.transaction() as session:
+            import_jobs.create_job(session, job_id, username="planner", filename="vu_viec.csv",
+                                   skip_invalid=False, upload_path="/nowhere")
+    with db.transaction() as session:
+        import_jobs.finish_job(session, "c" * 32, error=kept)
+        import_jobs.finish_job(session, "d" * 32, error="tệp hỏng")  # a job kept before messages: its text
+    with db.transaction() as session:
+        job, old = import_jobs.get_job(session, "c" * 32), import_jobs.get_job(session, "d" * 32)
+    assert job.error_in("en").startswith("path 'vu_viec.csv': row 1 holds a cell of 40,000 characters, more than")
+    assert job.error_in("vi").startswith("tệp 'vu_viec.csv': dòng 1 có một ô dài 40.000 ký tự, quá")
+    assert "upload-1f3a" not in job.error_in("vi") + job.error_in("en")
+    assert old.error_in("en") == "tệp hỏng"

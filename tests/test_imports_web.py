@@ -66,16 +66,19 @@ def test_good_csv_is_imported_and_reimport_changes_nothing(login, client, db):
     assert batch_names
 
 
-def test_bad_rows_give_a_per_row_report_and_nothing_is_written(login, client, db):
+def test_bad_rows_are_reported_by_reason_and_nothing_is_written(login, client, db):
     login("planner")
     page, job_url = finished_job(
         client, upload(client, login.csrf_token, "loi.csv", (HEADER + GOOD_ROWS + BAD_ROWS).encode()))
     assert "Không ghi dòng nào" in page
     assert incident_count(db) == 0
     assert 'id="import-refused">2<' in page
-    table = page.split('class="data import-errors"', 1)[1]
-    assert "<td class=\"num\">3</td><td>category</td><td><code>xyz</code></td>" in table
-    assert "<td class=\"num\">4</td>" in table
+    table = page.split('class="data import-errors"', 1)[1].split("</table>", 1)[0]
+    # One line per reason: rows refused, field, the value, the reason and the rows to look at.
+    assert "<td class=\"num\">1</td><td>category</td><td><code>xyz</code></td>" in table
+    assert "không phải tên tội danh đã biết" in table and "<td>3</td>" in table  # the page's language
+    assert "<td>4</td>" in table
+    assert "Lỗi theo nguyên nhân" in page and "Tải báo cáo lỗi từng dòng (CSV)" in page
     assert "<script>alert(1)</script>" not in page
     report = client.get(job_url + "/errors.csv").get_data(as_text=True)
     assert report.lstrip("\ufeff").startswith("row,field,value,reason")
@@ -186,3 +189,60 @@ def test_a_job_is_visible_only_to_its_owner_and_admin(app, login, client, db):
     assert third.get(job_url).status_code == 403
     assert third.get(job_url + "/status").status_code == 403
     assert client.get("/import/does-not-exist").status_code == 404
+
+
+def test_windows_1258_semicolon_csv_is_imported_and_the_encoding_shown(login, client, db):
+    from tests.vn_files import encode_cp1258
+
+    content = (HEADER + GOOD_ROWS).replace(",", ";")
+    content = content.replace("105.6330", "105,6330").replace("10.4560", "10,4560")
+    login("planner")
+    page, _ = finished_job(client, upload(client, login.csrf_token, "excel.csv", encode_cp1258(content)))
+    assert 'id="import-written">2<' in page
+    assert "Windows-1258 (tự nhận biết)" in page and "«;»" in page
+    with db.transaction() as session:
+        assert session.scalar(select(Incident.description).where(Incident.id == "W-1")) == "xe máy"
+
+
+def test_garbled_csv_is_refused_before_import(login, client, db):
+    login("planner")
+    response = upload(client, login.csrf_token, "x.csv", b"id,category\n1," + bytes(range(0x80, 0xA0)) * 3 + b"\n")
+    assert response.status_code == 400 and "Windows-1258" in response.get_data(as_text=True)
+
+
+def test_office_category_map_setting_is_used_and_shown(app, login, client, db, tmp_path):
+    mapping = tmp_path / "ten_rieng.csv"
+    mapping.write_text("ten,loai\nbài cào,gambling\nĐiều 227,environment\n", encoding="utf-8")
+    app.config["CATEGORY_MAP_PATH"] = str(mapping)
+    try:
+        login("planner")
+        page = client.get("/import").get_data(as_text=True)
+        section = page.split('id="office-names"', 1)[1].split("</details>", 1)[0]
+        assert "ten_rieng.csv" in section and "<td>bài cào</td><td>Đánh bạc, tổ chức đánh bạc</td>" in section
+        assert "<td>Điều 227</td><td>Môi trường</td>" in section
+        content = HEADER + "M-1,2024-03-01,Bài cào,serious,received,105.6330,10.4560,\n"
+        result, _ = finished_job(client, upload(client, login.csrf_token, "m.csv", content.encode()))
+        assert 'id="import-written">1<' in result
+        with db.transaction() as session:
+            assert session.scalar(select(Incident.category).where(Incident.id == "M-1")) == "gambling"
+        mapping.write_text("ten,loai\nbài cào,không có\n", encoding="utf-8")
+        page = client.get("/import").get_data(as_text=True)
+        assert 'id="import-map-error"' in page and "không có" in page
+        assert "BANDO_" not in page  # the page names no configuration variable (the README does)
+        response = upload(client, login.csrf_token, "m.csv", content.encode())
+        assert response.status_code == 500 and "không dùng được" in response.get_data(as_text=True)
+    finally:
+        app.config.pop("CATEGORY_MAP_PATH")
+
+
+def test_many_rows_with_one_mistake_make_one_line_with_the_first_rows(login, client, db):
+    login("planner")
+    bad = [f"CA-{i:03d},2024-03-05,bói toán,less_serious,received,105.6330,10.4560,\n" for i in range(30)]
+    page, job_url = finished_job(client, upload(client, login.csrf_token, "nhieu_loi.csv",
+                                                (HEADER + "".join(bad)).encode()))
+    table = page.split('class="data import-errors"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr>") == 2  # the header and one group
+    assert "<td class=\"num\">30</td><td>category</td><td><code>bói toán</code></td>" in table
+    assert "<td>" + ", ".join(str(r) for r in range(1, 21)) + ", …</td>" in table
+    report = client.get(job_url + "/errors.csv").get_data(as_text=True)
+    assert len(report.strip().splitlines()) == 31  # the header and every refused row

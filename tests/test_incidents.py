@@ -10,6 +10,7 @@ from shapely.geometry import box
 
 from geo.crs import metric_to_lonlat
 from geo.errors import GeoInputError
+from tests.vn_files import encode_cp1258
 from geo.incidents import (
     VALID_COLUMNS, CommuneLocator, RowError, parse_dates, read_incident_table, validate_incidents,
 )
@@ -77,7 +78,8 @@ def test_good_row_is_normalised(locator):
 @pytest.mark.parametrize("field", ["id", "occurred_at", "category", "severity", "case_status", "lon", "lat"])
 def test_missing_required_value(locator, field):
     error = only_error(validate([row(**{field: ""})], locator))
-    assert (error.row, error.field, error.value, error.reason) == (1, field, "", "required value is empty")
+    assert (error.row, error.field, error.value) == (1, field, "")
+    assert error.reason.startswith("required value is empty")
 
 
 def test_missing_required_column(locator):
@@ -95,7 +97,10 @@ def test_bad_date(locator, value):
 def test_future_and_ancient_dates(locator):
     result = validate([row(occurred_at="2025-06-02", reported_at=""), row(id="B", occurred_at="1985-01-01")], locator)
     assert [(e.row, e.reason) for e in result.errors] == [
-        (1, "date is in the future (after 2025-06-01)"), (2, "date is before 1990-01-01")]
+        (1, "date is in the future (after 01/06/2025)"), (2, "date is before 01/01/1990")]
+    # The same reasons keep their parameters, so the import page words them in Vietnamese too.
+    assert [e.message.text("vi") for e in result.errors] == [
+        "ngày ở tương lai (sau 01/06/2025)", "ngày trước 01/01/1990"]
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -127,7 +132,7 @@ def test_unknown_category_severity_status(locator):
     result = validate([row(category="xyz"), row(id="B", severity="nhẹ"), row(id="C", case_status="closed")], locator)
     assert [(e.row, e.field, e.value) for e in result.errors] == [
         (1, "category", "xyz"), (2, "severity", "nhẹ"), (3, "case_status", "closed")]
-    assert result.errors[0].reason.startswith("not one of: homicide, assault")
+    assert result.errors[0].reason.startswith("not a known offence name (codes: homicide, assault")
     assert result.errors[1].reason.startswith("not one of: less_serious, serious")
     assert result.valid.empty
 
@@ -248,8 +253,99 @@ def test_read_csv_with_a_bad_coordinate_keeps_text(tmp_path, locator):
 def test_read_not_utf8(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("id,category\n1,Trộm\n".encode("utf-16"))
-    with pytest.raises(GeoInputError, match="not UTF-8|could not be read"):
+    with pytest.raises(GeoInputError, match="neither UTF-8 nor Windows-1258"):
         read_incident_table(path)
+
+
+def _semicolon_csv(rows) -> str:
+    """A CSV as a Vietnamese-locale Excel saves it: ';' between fields, decimal commas."""
+    frame = pd.DataFrame(rows)
+    for column in ("lon", "lat"):
+        frame[column] = frame[column].str.replace(".", ",", regex=False)
+    return frame.to_csv(index=False, sep=";")
+
+
+def test_read_semicolon_csv_in_windows_1258(tmp_path, locator):
+    rows = [row(description="Trộm xe máy ở Phường 11"), row(id="007", category="Trộm cắp tài sản")]
+    path = tmp_path / "cp1258.csv"
+    text = _semicolon_csv(rows)
+    path.write_bytes(encode_cp1258(text))
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")
+    raw = read_incident_table(path)
+    assert raw.attrs["encoding"] == "cp1258" and raw.attrs["delimiter"] == ";"
+    assert raw["description"].tolist()[0] == "Trộm xe máy ở Phường 11"  # composed again (NFC)
+    result = validate_incidents(raw, locator, today=TODAY)
+    assert result.errors == []
+    assert result.valid["category"].tolist() == ["theft", "theft"]
+    assert result.valid["lon"].tolist() == pytest.approx([WEST[0]] * 2)
+
+
+def test_read_utf8_semicolon_and_tab_csv(tmp_path, locator):
+    for name, delimiter in (("semi.csv", ";"), ("tab.csv", "\t")):
+        path = tmp_path / name
+        pd.DataFrame(sample_rows()).to_csv(path, index=False, sep=delimiter, encoding="utf-8")
+        raw = read_incident_table(path)
+        assert raw.attrs == {"encoding": "utf-8", "delimiter": delimiter}
+        assert validate_incidents(raw, locator, today=TODAY).errors == []
+
+
+def test_read_csv_that_is_neither_utf8_nor_1258_is_refused(tmp_path):
+    # Not UTF-8, and as Windows-1258 a run of symbols no Vietnamese text holds.
+    path = tmp_path / "symbols.csv"
+    path.write_bytes(b"id,category\n1," + bytes([0x83, 0x84, 0x86, 0x87, 0x89, 0x8b, 0x99, 0xa9, 0xae]) + b"\n")
+    with pytest.raises(GeoInputError, match="neither UTF-8 nor Windows-1258.*ƒ"):
+        read_incident_table(path)
+
+
+def test_garbled_names_in_utf8_are_caught_by_the_strict_check():
+    from geo.textencoding import decode_vietnamese, garbled_characters
+
+    # UTF-8 saved twice over (UTF-8 read as ISO-8859-1, saved as UTF-8): valid UTF-8, garbled text.
+    double = "Phường 11".encode("utf-8").decode("latin-1")
+    assert garbled_characters(double) and not garbled_characters("Phường 11, Thị trấn Mỹ Thọ")
+    assert decode_vietnamese(double.encode("utf-8"))[1] == "utf-8"  # free text: any character may occur
+    with pytest.raises(GeoInputError, match="neither UTF-8 nor Windows-1258"):
+        decode_vietnamese(double.encode("utf-8"), strict_text=True)
+
+
+def test_read_csv_with_a_given_encoding(tmp_path, locator):
+    path = tmp_path / "given.csv"
+    path.write_bytes(encode_cp1258(pd.DataFrame(sample_rows()).to_csv(index=False)))
+    assert read_incident_table(path, encoding="cp1258").attrs["encoding"] == "cp1258"
+    with pytest.raises(GeoInputError, match="not UTF-8 text.*--encoding"):
+        read_incident_table(path, encoding="utf-8")
+    with pytest.raises(GeoInputError, match="'klingon' is not an encoding"):
+        read_incident_table(path, encoding="klingon")
+
+
+def test_excel_serial_dates_in_csv_and_xlsx(tmp_path, locator):
+    from openpyxl import Workbook
+
+    path = tmp_path / "serial.csv"
+    pd.DataFrame([row(occurred_at="45356", reported_at="45357.75")]).to_csv(path, index=False)
+    result = validate_incidents(read_incident_table(path), locator, today=TODAY)
+    assert result.errors == []
+    assert result.valid["occurred_at"].iloc[0] == pd.Timestamp("2024-03-05")
+    assert result.valid["reported_at"].iloc[0] == pd.Timestamp("2024-03-06 18:00")
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["id", "occurred_at", "category", "severity", "case_status", "lon", "lat"])
+    sheet.append(["X-1", 45356.5, "theft", "serious", "received", WEST[0], WEST[1]])  # a date cell in General format
+    sheet.append(["X-2", 2024, "theft", "serious", "received", WEST[0], WEST[1]])     # a year is not a date
+    workbook.save(tmp_path / "serial.xlsx")
+    result = validate_incidents(read_incident_table(tmp_path / "serial.xlsx"), locator, today=TODAY)
+    assert result.valid["occurred_at"].tolist() == [pd.Timestamp("2024-03-05 12:00")]
+    assert [(e.row, e.field, e.value) for e in result.errors] == [(2, "occurred_at", "2024")]
+    assert "Excel date number" in result.errors[0].reason
+
+
+def test_parse_dates_reads_numeric_columns_as_excel_serials():
+    stamps, blank = parse_dates(pd.Series([45356.0, 45292.25, np.nan, 12.0]))
+    assert stamps.tolist()[:2] == [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-01-01 06:00")]
+    assert stamps.isna().tolist() == [False, False, True, True]
+    assert blank.tolist() == [False, False, True, False]
 
 
 def test_read_xlsx_with_native_cells(tmp_path, locator):
@@ -302,3 +398,75 @@ def test_native_frame_from_a_generator(locator):
     frame["sensitive"] = False
     result = validate_incidents(frame, locator, today=TODAY)
     assert result.errors == [] and result.valid["row"].tolist() == [1]
+
+
+# --------------------------------------------------------------------------------------- offence names
+
+def test_category_from_the_article_when_empty(locator):
+    rows = [row(id="A", category="", article="Điều 321"), row(id="B", category="", article="Đ.249"),
+            row(id="C", category="", article="173"), row(id="D", category="Điều 174"),
+            row(id="E", category="", article="khoản 2 Điều 150")]
+    result = validate(rows, locator)
+    assert result.errors == []
+    assert result.valid["category"].tolist() == ["gambling", "drugs", "theft", "fraud", "human_trafficking"]
+    assert result.valid["article"].tolist() == ["321", "249", "173", "", "150"]
+    assert result.valid["sensitive"].tolist() == [False, False, False, False, True]  # trafficking by default
+
+
+def test_empty_category_with_an_article_outside_the_table_is_refused(locator):
+    result = validate([row(category="", article="Điều 128"), row(id="B", category="", article="")], locator)
+    assert [(e.row, e.field) for e in result.errors] == [(1, "category"), (2, "category")]
+    assert "article 128 is not in the table of articles" in result.errors[0].reason
+    assert result.errors[1].reason.startswith("required value is empty")
+
+
+def test_unknown_offence_name_names_the_closest_known_ones(locator):
+    result = validate([row(category="Trộm cắp tài sả"), row(id="B", category="đánh bạc bóng đá")], locator)
+    assert [e.row for e in result.errors] == [1, 2]
+    assert "closest known: Trộm cắp tài sản (theft)" in result.errors[0].reason
+    assert "(gambling)" in result.errors[1].reason
+
+
+def test_category_that_disagrees_with_the_article_is_kept_with_a_warning(locator):
+    result = validate([row(category="Ma túy", article="Điều 173")], locator)
+    assert result.errors == [] and result.valid["category"].tolist() == ["drugs"]
+    assert [(w.field, w.value) for w in result.warnings] == [("category", "Ma túy")]
+    assert "article 173 is theft" in result.warnings[0].reason
+
+
+def _category_map(tmp_path, text, name="ten_rieng.csv"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_office_category_map_adds_names_and_articles(tmp_path, locator):
+    from geo.offences import read_category_map
+
+    path = _category_map(tmp_path, "ten;loai\nChích điện cá;Môi trường\nkhai thác cát trái phép;environment\n"
+                                   "Điều 227;environment\nbài cào;Đánh bạc\n")
+    category_map = read_category_map(path)
+    assert category_map.entries() == [("Chích điện cá", "environment"), ("khai thác cát trái phép", "environment"),
+                                      ("bài cào", "gambling"), ("Điều 227", "environment")]
+    rows = [row(id="A", category="chich dien ca"), row(id="B", category="BÀI CÀO"),
+            row(id="C", category="", article="Điều 227"), row(id="D", category="khai thac cat")]
+    without = validate(rows, locator)
+    assert [e.row for e in without.errors] == [1, 2, 4]
+    assert without.valid["category"].tolist() == ["corruption_economic"]  # Art. 227 is in chapter XVIII
+    result = validate_incidents(pd.DataFrame(rows), locator, today=TODAY, category_map=category_map)
+    assert [e.row for e in result.errors] == [4]
+    assert "khai thác cát trái phép (environment)" in result.errors[0].reason  # office names are suggested too
+    assert result.valid["category"].tolist() == ["environment", "gambling", "environment"]  # the office's choice
+
+
+@pytest.mark.parametrize("text, message", [
+    ("ten,loai\nTrộm cắp tài sản,drugs\n", "already means theft"),
+    ("ten,loai\nbài cào,đồ chơi\n", "category 'đồ chơi' is not one of the categories"),
+    ("ten,loai\nbài cào,\n", "both the name and the category are needed"),
+    ("tên tội,nhóm x\nbài cào,gambling\n", "must have a 'name' and a 'category' column"),
+])
+def test_bad_category_maps_are_refused_with_the_line(tmp_path, text, message):
+    from geo.offences import read_category_map
+
+    with pytest.raises(GeoInputError, match=message):
+        read_category_map(_category_map(tmp_path, text))

@@ -21,12 +21,15 @@ def test_quartic_kernel_integrates_to_one_and_vanishes_at_h():
 
 @pytest.mark.parametrize("kind", ["square", "hex"])
 @pytest.mark.parametrize("bandwidth", [250.0, 600.0, 1337.0])
-def test_grid_density_equals_brute_force(kind, bandwidth):
+@pytest.mark.parametrize("scale", [1, 20])
+def test_grid_density_equals_brute_force(kind, bandwidth, scale):
+    """1,200 points are fewer than the padded lattice's cells (offsets in batches), 24,000 more (offset by
+    offset, sums by home cell): both orders of the sum equal the brute force."""
     grid = make_grid(AREA, 250, kind)
     rng = np.random.default_rng(11)
     # Clustered points, some beyond the area (they still reach nearby cells), some duplicated.
-    x = np.concatenate([rng.normal(X0 + 3000, 700, 800), rng.uniform(X0 - 2000, X0 + 10000, 400)])
-    y = np.concatenate([rng.normal(Y0 + 3000, 700, 800), rng.uniform(Y0 - 2000, Y0 + 9000, 400)])
+    x = np.concatenate([rng.normal(X0 + 3000, 700, 800 * scale), rng.uniform(X0 - 2000, X0 + 10000, 400 * scale)])
+    y = np.concatenate([rng.normal(Y0 + 3000, 700, 800 * scale), rng.uniform(Y0 - 2000, Y0 + 9000, 400 * scale)])
     x[:50], y[:50] = x[50], y[50]
     weights = rng.integers(1, 4, x.size).astype(float)
     ours = kernel_density(grid, x, y, bandwidth, weights=weights)
@@ -85,3 +88,35 @@ def test_bad_inputs_are_named():
         kernel_density(grid, [X0 + 100], [Y0 + 100], None)
     with pytest.raises(GeoInputError, match="weights"):
         kernel_density(grid, [X0 + 100], [Y0 + 100], 1000, weights=[1, 2])
+
+
+def test_default_radius_honours_weights_as_repeated_incidents():
+    """ArcGIS with a population field: weighted mean centre, weighted standard and median distance,
+    n = the sum of the weights — the radius of each incident repeated ``weight`` times."""
+    from geo.kde import bandwidth_rule, weighted_median
+
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(600_000, 2_000, 40), rng.normal(1_200_000, 3_000, 40)
+    w = rng.integers(1, 6, 40)
+    repeated = bandwidth_rule(np.repeat(x, w), np.repeat(y, w))
+    assert bandwidth_rule(x, y, weights=w) == pytest.approx(repeated)
+    assert bandwidth_rule(x, y, weights=np.ones(40)) == pytest.approx(bandwidth_rule(x, y))
+    assert bandwidth_rule(x, y, weights=w) != pytest.approx(bandwidth_rule(x, y))
+    assert weighted_median([1, 2, 3, 4], [1, 1, 1, 1]) == np.median([1, 2, 3, 4])
+    assert weighted_median([1, 2, 3], [1, 1, 5]) == 3
+    with pytest.raises(GeoInputError, match="weights"):
+        bandwidth_rule(x, y, weights=np.zeros(40))
+    with pytest.raises(GeoInputError, match="no weights"):
+        bandwidth_rule(x, y, "sfhotspot", weights=w)
+
+
+def test_pipeline_kde_default_radius_uses_the_weight_field():
+    from geo.hotspot_pipeline import HotspotSpec, run_hotspot_analysis
+
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(600_000, 2_000, 60), rng.normal(1_200_000, 2_000, 60)
+    w = np.where(np.arange(60) < 10, 20.0, 1.0)
+    weighted = run_hotspot_analysis(HotspotSpec(statistic="kde", cell_size=200), x=x, y=y, point_weights=w)
+    plain = run_hotspot_analysis(HotspotSpec(statistic="kde", cell_size=200), x=x, y=y)
+    assert weighted.params["bandwidth"] != pytest.approx(plain.params["bandwidth"])
+    assert "weighted" in weighted.params["bandwidth_rule"]

@@ -546,3 +546,51 @@ def test_seed_demo_adds_illustrative_areas_at_every_stage_and_drug_statuses(runn
     assert sorted((y, n, bool(demo)) for y, n, demo in statuses) == [(2023, 143, True), (2024, 143, True), (2025, 143, True)]
     again = runner.invoke(args=["seed-demo"])
     assert "already present" in again.output
+
+
+def test_a_relapsed_area_is_selected_again_as_a_new_cycle_linked_to_the_earlier(db):
+    from store import key_areas as ka
+    from tests.tracker_helpers import PLANNER, make_area
+
+    area_id = make_area(db, status_path=("converting", "achieved", "relapsed"), year=2024)
+    with db.transaction() as session:
+        with pytest.raises(ka.TrackerError, match="năm sau"):
+            ka.reselect_key_area(session, PLANNER, area_id, year_selected=2024, decision_number="5/QĐ")
+    with db.transaction() as session:
+        cycle = ka.reselect_key_area(session, PLANNER, area_id, year_selected=2025, decision_number="5/QĐ-BCĐ138",
+                                     decision_date="2025-02-01")
+        new_id = cycle.id
+        assert (cycle.status, cycle.year_selected, cycle.previous_cycle_id) == ("selected", 2025, area_id)
+        old = session.get(ka.KeyArea, area_id)
+        assert old.status == "relapsed"  # the earlier cycle keeps its record
+        assert [c.id for c in ka.cycles(session, old)] == [area_id, new_id]
+        assert [c.id for c in ka.cycles(session, cycle)] == [area_id, new_id]
+        # the 2024 targets still count the relapse; 2025 counts the new selection
+        assert ka.conversion_table(ka.key_area_records(session, PLANNER), 2024)["province"].relapsed == 1
+        assert ka.conversion_table(ka.key_area_records(session, PLANNER), 2025)["province"].selected == 1
+    with db.transaction() as session:
+        with pytest.raises(ka.ConflictError, match="lựa chọn lại"):
+            ka.reselect_key_area(session, PLANNER, area_id, year_selected=2026, decision_number="6/QĐ")
+    with db.transaction() as session:
+        with pytest.raises(ka.InvalidTransition, match="tái phức tạp"):
+            ka.reselect_key_area(session, PLANNER, new_id, year_selected=2026, decision_number="6/QĐ")
+
+
+def test_reselect_from_the_detail_page_and_the_api(client, login, db):
+    import json
+
+    from tests.tracker_helpers import make_area
+
+    area_id = make_area(db, status_path=("converting", "achieved", "relapsed"), year=2024)
+    login("district_869")
+    page = client.get(f"/key-areas/{area_id}").get_data(as_text=True)
+    assert 'id="reselect-form"' in page
+    response = client.post(f"/key-areas/{area_id}/reselect", data={
+        "csrf_token": login.csrf_token, "year_selected": "2025", "decision_number": "5/QĐ-BCĐ138"})
+    assert response.status_code == 303
+    new_page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert 'id="ka-cycles"' in new_page and f'/key-areas/{area_id}"' in new_page
+    again = client.open(f"/api/key-areas/{area_id}/reselect", method="POST", content_type="application/json",
+                        data=json.dumps({"year_selected": 2026, "decision_number": "7/QĐ"}),
+                        headers={"X-CSRFToken": login.csrf_token})
+    assert again.status_code == 409

@@ -77,8 +77,26 @@ def test_non_json_body_refused(client, login, db):
     assert response.status_code == 400 and "JSON" in response.get_json()["error"]
 
 
-def test_drug_status_api_round_trip(client, login, db):
+def test_district_drug_status_via_the_api_is_a_proposal(client, login, db):
     login("district_869")
+    proposed = call(client, login, "POST", "/api/drug-status", {"commune_code": SA_RAI, "year": 2024,
+                                                                  "indicators": {"residents": 9800}})
+    assert proposed.status_code == 202 and proposed.get_json()["state"] == "pending"
+    assert client.get("/api/drug-status?year=2024").get_json()["records"] == []
+    warned = call(client, login, "POST", "/api/drug-status", {"commune_code": SA_RAI, "year": 2023,
+                                                                "indicators": {"residents": 10, "addicts": 30}})
+    assert warned.status_code == 422 and warned.get_json()["warnings"]
+    listed = client.get("/api/drug-status/proposals?state=pending").get_json()["proposals"]
+    assert [p["id"] for p in listed] == [proposed.get_json()["id"]]
+    login("planner")
+    decided = call(client, login, "POST", f"/api/drug-status/proposals/{listed[0]['id']}/decision",
+                   {"version": listed[0]["version"], "decision": "approve"})
+    assert decided.status_code == 200 and decided.get_json()["state"] == "approved"
+    assert [r["status"] for r in client.get("/api/drug-status?year=2024").get_json()["records"]] == ["drug_free"]
+
+
+def test_drug_status_api_round_trip(client, login, db):
+    login("planner")
     first = call(client, login, "POST", "/api/drug-status", {"commune_code": SA_RAI, "year": 2024,
                                                                "indicators": {"residents": 9800}})
     assert first.status_code == 200 and first.get_json()["status"] == "drug_free"
@@ -104,3 +122,22 @@ def test_rule_set_versions_api(client, login):
     again = call(client, login, "POST", "/api/drug-status/rule-sets", {"definition": definition})
     assert again.status_code == 409
     assert len(client.get("/api/drug-status/rule-sets").get_json()["rule_sets"]) == 3
+
+
+def test_key_area_refusals_are_worded_in_the_request_language(client, login, db):
+    """The store's key-area refusals carry catalog messages: an English request reads them in English,
+    a Vietnamese one in Vietnamese, with the same parameters (here a stale version)."""
+    login("district_869")
+    created = call(client, login, "POST", "/api/key-areas", {
+        "name": "Chợ Sa Rài", "kind": "market", "year_selected": 2024, "complexity_types": ["theft"],
+        "decision_number": "12/QĐ-BCĐ138", "decision_date": "2024-03-01", "geometry": sa_rai_square(db)})
+    area = created.get_json()
+    assert call(client, login, "PATCH", f"/api/key-areas/{area['id']}", {"version": 1, "notes": "a"}).status_code == 200
+    english = call(client, login, "PATCH", f"/api/key-areas/{area['id']}?lang=en", {"version": 1, "notes": "b"})
+    vietnamese = call(client, login, "PATCH", f"/api/key-areas/{area['id']}?lang=vi", {"version": 1, "notes": "b"})
+    assert english.status_code == vietnamese.status_code == 409
+    assert english.get_json()["error"].startswith("Conflict: key area “Chợ Sa Rài” was just updated by district_869")
+    assert "version 2; you are editing version 1" in english.get_json()["error"]
+    assert vietnamese.get_json()["error"].startswith("Xung đột: địa bàn “Chợ Sa Rài” vừa được district_869 cập nhật")
+    missing = call(client, login, "GET", "/api/key-areas/99999?lang=en")
+    assert missing.status_code == 404 and missing.get_json()["error"].startswith("Key area not found")

@@ -93,3 +93,58 @@ def test_parts_split_assets_container_and_script_without_inline_header():
 def test_map_id_must_be_a_plain_identifier():
     with pytest.raises(ValueError, match="map_id"):
         make_map(map_id='x"><script>')
+
+
+def test_pre_serialised_geojson_renders_the_same_features_as_folium():
+    import json
+    import re
+
+    import folium
+    import geopandas as gpd
+    from shapely.geometry import Polygon
+
+    from layers.base import PreSerialisedGeoJson, map_parts, serialised_geometries
+
+    frame = gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=[
+        Polygon([(105.0, 10.0), (105.1, 10.0), (105.1, 10.1)]), Polygon([(105.2, 10.2), (105.3, 10.2), (105.3, 10.3)])],
+        crs=4326)
+    serialised = serialised_geometries(frame)
+    assert serialised_geometries(frame) is serialised  # once per frame object
+    features = [{"type": "Feature", "id": code, "properties": {"tip": code}, "geometry": geometry}
+                for code, geometry in zip(frame["code"], serialised.mappings)]
+
+    def script(layer_class, *extra):
+        m = make_map(map_id="same")
+        layer_class({"type": "FeatureCollection", "features": features}, *extra, name="x").add_to(m)
+        text = map_parts(m).script
+        return json.loads(re.search(r"_add\((\{.*?\})\);", text, re.S).group(1)), text
+
+    ours, text = script(PreSerialisedGeoJson, serialised.texts)
+    theirs, _ = script(folium.GeoJson)
+    assert ours == theirs
+    assert "__raw_json_" not in text
+    assert features[0]["geometry"]["type"] == "Polygon"  # the layer's own data keeps its mappings
+
+
+def test_pre_serialised_geojson_refuses_texts_that_do_not_match_the_features():
+    import pytest
+
+    from layers.base import PreSerialisedGeoJson
+
+    feature = {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [105.0, 10.0]}}
+    with pytest.raises(ValueError, match="geometry_texts has 0 entries for 1 features"):
+        PreSerialisedGeoJson({"type": "FeatureCollection", "features": [feature]}, [])
+
+
+def test_per_frame_keeps_the_frames_used_most_recently(monkeypatch):
+    import pandas as pd
+
+    from layers import base
+
+    monkeypatch.setattr(base, "PER_FRAME_ENTRIES", 2)
+    kept, built = pd.DataFrame({"a": [1]}), []
+    base.per_frame(kept, "t", lambda: built.append("kept") or 1)
+    for n in range(3):  # frames filtered per request, each seen once, the kept one asked in between
+        base.per_frame(pd.DataFrame({"a": [n]}), "t", lambda: 0)
+        assert base.per_frame(kept, "t", lambda: built.append("again") or 1) == 1
+    assert built == ["kept"]

@@ -117,7 +117,7 @@ def test_choropleth_tooltip_shows_names_count_and_rate_with_census_year():
     assert "Xã Một" in page or "X\\u00e3 M\\u1ed9t" in page
     legend = result.legend.markup
     assert "Số vụ trên 10.000 dân" in legend
-    assert "Tổng điều tra dân số 2019" in legend
+    assert "Dân số năm 2019 của bộ ranh giới đang xem" in legend
     assert "2,0" in page  # 3 / 15,000 × 10,000, Vietnamese decimal comma
     assert page.count('"className": "commune-shape"') == 1
     assert "district-outline" in page

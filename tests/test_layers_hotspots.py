@@ -24,6 +24,11 @@ def features(layer):
     return layer.layer.data["features"]
 
 
+def fill_colours(layer):
+    """The fill colour the layer's style gives each drawn feature (by its class index)."""
+    return [layer.layer.style_function(f)["fillColor"] for f in features(layer)]
+
+
 def gi_frame():
     bins = np.array([3, 2, 1, 0, 0, 0, -1, -2, -3, 0])
     z = np.array([3.5, 2.2, 1.7, 0.1, -0.2, 0.3, -1.7, -2.1, -3.0, 0.0])
@@ -38,7 +43,7 @@ def test_gi_star_colours_follow_arcgis_bins():
     drawn = features(layer)
     assert len(drawn) == 6 and layer.drawn == 6 and layer.total == 10
     assert layer.hot == 3 and layer.cold == 3
-    assert [f["properties"]["f"] for f in drawn] == [GI_BIN_COLOURS[b] for b in (3, 2, 1, -1, -2, -3)]
+    assert fill_colours(layer) == [GI_BIN_COLOURS[b] for b in (3, 2, 1, -1, -2, -3)]
     assert GI_BIN_COLOURS[3] == "#d62f27" and GI_BIN_COLOURS[-3] == "#4575b5"
     # popups carry count, z and p, formatted the Vietnamese way
     first = drawn[0]["properties"]
@@ -66,6 +71,20 @@ def test_everything_drawn_on_request_unless_too_many():
     layer = add_gi_star_layer(m, gi_frame(), significant_only=False, max_all=5)
     assert layer.drawn == 6  # ten units exceed max_all: significant only, said in the legend
     assert "quá nhiều" in layer.legend.markup
+
+
+def test_only_the_most_significant_units_are_drawn_above_the_cap_and_the_legend_says_so():
+    layer = add_gi_star_layer(make_map(), gi_frame(), max_drawn=3)
+    drawn_z = sorted(float(f["properties"]["z"].replace(",", ".")) for f in features(layer))
+    assert layer.drawn == 3 and drawn_z == [-3.0, 2.2, 3.5]  # the largest |z| of the six significant
+    assert "Chỉ vẽ 3 trong 6 đơn vị có ý nghĩa thống kê" in layer.legend.markup
+    lisa = units(lisa_i=np.array([0.5, 2.0, 1.0, 0.0, 3.0, 0.1, 0.2, 0.3, 0.4, 0.6]),
+                 lisa_p=np.array([0.01, 0.001, 0.001, 0.5, 0.04, 0.9, 0.9, 0.9, 0.9, 0.9]),
+                 lisa_cluster=["HH", "HH", "LL", "not significant", "HL"] + ["not significant"] * 5,
+                 count=np.arange(10), value=np.arange(10.0))
+    layer = add_lisa_layer(make_map(), lisa, lang="en", max_drawn=2)
+    assert layer.drawn == 2 and "Only 2 of the 4 significant units are drawn" in layer.legend.markup
+    assert sorted(f["properties"]["k"] for f in features(layer)) == [0, 1]  # the two with p = 0.001: HH and LL
 
 
 def test_no_significant_unit_says_so():
@@ -101,7 +120,7 @@ def test_lisa_clusters_in_geoda_colours():
     m = make_map()
     layer = add_lisa_layer(m, frame)
     assert layer.drawn == 5 and layer.hot == 2 and layer.cold == 1
-    assert [f["properties"]["f"] for f in features(layer)] == [LISA_COLOURS[c] for c in clusters[:5]]
+    assert fill_colours(layer) == [LISA_COLOURS[c] for c in clusters[:5]]
     assert "Cao – Cao (điểm nóng)" in layer.legend.markup
     assert "Low – High (low outlier)" in add_lisa_layer(make_map(), frame, lang="en").legend.markup
 
@@ -112,7 +131,7 @@ def test_density_classes_and_threshold():
     layer = add_density_layer(make_map(), frame)
     drawn = features(layer)
     assert layer.drawn == 7  # below 5 % of the maximum is not drawn
-    colours = [f["properties"]["f"] for f in drawn]
+    colours = fill_colours(layer)
     assert colours[0] == DENSITY_COLOURS[0] and colours[-2] == DENSITY_COLOURS[4]
     assert "Mật độ vụ việc (số vụ/km²)" in layer.legend.markup
     capped = add_density_layer(make_map(), frame, max_cells=3)
@@ -127,7 +146,7 @@ def test_emerging_classes():
                   trend_p=np.full(10, 0.2))
     layer = add_emerging_layer(make_map(), frame)
     assert layer.drawn == 6 and layer.hot == 4 and layer.cold == 2
-    assert [f["properties"]["f"] for f in features(layer)] == [EMERGING_COLOURS[c] for c in categories
+    assert fill_colours(layer) == [EMERGING_COLOURS[c] for c in categories
                                                                 if c != "no_pattern"]
     assert "Điểm nóng mới" in layer.legend.markup and "Điểm lạnh kéo dài" in layer.legend.markup
     assert "Không có xu hướng" not in layer.legend.markup
@@ -147,3 +166,24 @@ def test_popup_labels_are_escaped_once_in_the_script():
     add_gi_star_layer(m, gi_frame(), lang="en")
     document = map_document(m)
     assert 'cls: "Class"' in document and 'p: "p-value"' in document
+
+
+def test_style_table_has_one_case_per_class_and_clipped_cells_are_simplified():
+    """The map script grows with the drawn cells' coordinates only: no per-feature id, colour or style case."""
+    n = 400
+    bins = np.where(np.arange(n) % 2 == 0, 3, -3)
+    frame = units(n, value=np.arange(float(n)), count=np.arange(n), gi_z=np.where(bins > 0, 3.5, -3.5),
+                  gi_p=np.full(n, 0.0004), gi_bin=bins)
+    jagged = shapely.Polygon([(560_000 + x, 1_150_000 + (0.3 if i % 2 else 0.0))
+                              for i, x in enumerate(np.linspace(0, 1000, 200))] + [(561_000, 1_151_000),
+                                                                                  (560_000, 1_151_000)])
+    frame.loc[0, "geometry"] = jagged  # a cell clipped along a boundary drawn vertex by vertex
+    m = make_map()
+    layer = add_gi_star_layer(m, frame)
+    script = map_document(m)
+    # Two classes: one is the table's default, the other its one case (folium wrote 200 cases before).
+    assert script.count("case ") == 1 and "case 399" not in script
+    drawn = features(layer)
+    assert all("id" not in f and "f" not in f["properties"] for f in drawn)
+    assert len(drawn[0]["geometry"]["coordinates"][0]) < 10  # 200 boundary vertices within 0.3 m of a line
+    assert fill_colours(layer)[:2] == [GI_BIN_COLOURS[3], GI_BIN_COLOURS[-3]]

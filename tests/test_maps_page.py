@@ -59,11 +59,11 @@ def test_overview_page_has_filters_map_and_only_local_assets(login, client, db):
     few_incidents(db, [("A-1", "2024-03-01", "theft", *CAO_LANH, {})])
     login("planner")
     page = client.get("/?year=2024").get_data(as_text=True)
-    for name in ("year", "category", "district", "measure"):
+    for name in ("period", "category", "district", "measure"):
         assert f'name="{name}"' in page
     assert 'id="map_overview"' in page
     assert "Tổng quan tình hình tội phạm" in page
-    assert '<option value="2024" selected>' in page
+    assert '<option value="2024-CY" selected>' in page
     sources = re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="([^"]+)"', page)
     assert sources and all(src.startswith("/") for src in sources), sources
     assert "<script>" not in page  # no inline script: the map script has its own URL
@@ -84,7 +84,7 @@ def test_filters_change_the_counts_and_are_kept_in_the_script_url(login, client,
     page = client.get("/?year=2024&category=drugs&measure=rate").get_data(as_text=True)
     assert re.search(r'id="total-incidents">1<', page)
     url = script_url(page)
-    assert "year=2024" in url and "category=drugs" in url and "measure=rate" in url
+    assert "period=2024-CY" in url and "category=drugs" in url and "measure=rate" in url
     assert "Số vụ trên 10.000 dân" in client.get(url).get_data(as_text=True) or \
         "S\\u1ed1 v\\u1ee5" in client.get(url).get_data(as_text=True)
     group = client.get("/?year=2024&category=group:property").get_data(as_text=True)
@@ -211,7 +211,7 @@ def test_overview_offers_a_commune_gi_star_overlay_for_the_province(client, logi
 def test_overview_links_to_the_downloads_with_the_same_filters(client, login):
     login("planner")
     page = client.get("/?year=2024&category=theft&district=866").get_data(as_text=True)
-    assert 'href="/exports?year=2024&amp;category=theft&amp;district=866"' in page
+    assert 'href="/exports?period=2024-CY&amp;category=theft&amp;district=866&amp;set=2024"' in page
     assert 'href="/exports"' in page  # and in the menu
 
 

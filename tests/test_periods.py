@@ -96,3 +96,90 @@ def test_scheme_from_config_and_description():
     text = describe_scheme(DEFAULT_SCHEME, 2024)
     assert "từ 01/12/2023 đến 30/11/2024" in text and "mặc định" in text and "9 tháng" in text
     assert "01/01/2024 to 31/12/2024" in describe_scheme(scheme, 2024, "en")
+
+
+def test_every_kind_of_the_one_period_model():
+    from geo.periods import period_choices
+
+    kinds = {parse_period(code).api_kind for code in ("2024", "2024-H1", "2024-Q3", "2024-q2", "2024-Q1", "2024-CY",
+                                                       "2024-03", "2024-01-05..2024-02-10")}
+    assert kinds == {"reporting_year", "half", "nine_months", "quarter", "calendar_year", "month", "custom"}
+    cy, march = parse_period("2024-CY"), parse_period("2024-03")
+    assert (cy.start, cy.end) == (date(2024, 1, 1), date(2024, 12, 31))
+    assert (march.start, march.end, march.label_vi) == (date(2024, 3, 1), date(2024, 3, 31), "Tháng 3/2024")
+    assert parse_period("2024-02").end == date(2024, 2, 29)
+    [(year, offered)] = period_choices([2024])
+    codes = [p.code for p in offered]
+    assert year == 2024 and codes[:4] == ["2024-Q1", "2024-H1", "2024-Q3", "2024"]
+    assert {"2024-q2", "2024-q4", "2024-CY", "2024-01", "2024-12"} <= set(codes)
+    assert "2024-q1" not in codes  # the first quarter is the Q1 report: offered once
+    calendar_codes = [p.code for p in period_choices([2024], scheme=PeriodScheme(year_start="01-01"))[0][1]]
+    assert "2024-CY" not in calendar_codes  # same dates as the reporting year: offered once
+
+
+@pytest.mark.parametrize("code", ["2024-13", "2024-00"])
+def test_bad_month_codes_are_refused(code):
+    with pytest.raises(GeoInputError, match="month"):
+        parse_period(code)
+
+
+def test_like_for_like_takes_the_same_calendar_span_of_the_baseline_year():
+    from geo.periods import like_for_like
+
+    pair = like_for_like(parse_period("2024-Q1"))
+    assert pair.baseline_year == 2023
+    assert (pair.baseline.start, pair.baseline.end) == (date(2022, 12, 1), date(2023, 2, 28))
+    # A span ending on a month's last day ends on that month's last day in the baseline year (leap day kept).
+    pair = like_for_like(parse_period("2025-Q1"))
+    assert (pair.baseline.start, pair.baseline.end) == (date(2023, 12, 1), date(2024, 2, 29))
+    pair = like_for_like(parse_period("2025-CY"), 2023, data_through=date(2025, 3, 20))
+    assert (pair.span.start, pair.span.end, pair.span.data_through) == (date(2025, 1, 1), date(2025, 3, 20),
+                                                                        date(2025, 3, 20))
+    assert (pair.baseline.start, pair.baseline.end) == (date(2023, 1, 1), date(2023, 3, 20))
+    assert pair.span.code == "2025-CY" and "20/03/2025" in pair.span.label_vi
+    assert pair.as_dict()["span"]["nominal_end"] == "2025-12-31"
+
+
+def test_like_for_like_starts_both_spans_as_late_as_the_data():
+    from geo.periods import PeriodNotCovered, like_for_like
+
+    pair = like_for_like(parse_period("2024"), data_from=date(2023, 1, 1))
+    assert (pair.span.start, pair.baseline.start) == (date(2024, 1, 1), date(2023, 1, 1))
+    with pytest.raises(PeriodNotCovered):
+        like_for_like(parse_period("2024"), data_from=date(2023, 12, 1))
+    with pytest.raises(PeriodNotCovered):
+        like_for_like(parse_period("2025-CY"), data_through=date(2024, 12, 31))
+
+
+@pytest.mark.parametrize("baseline", [2024, 2030, "2024"])
+def test_a_baseline_not_before_the_period_is_refused_naming_both(baseline):
+    from geo.periods import like_for_like
+
+    with pytest.raises(GeoInputError) as info:
+        like_for_like(parse_period("2024-CY"), baseline)
+    message = str(info.value)  # English, as logs read it
+    assert f"baseline {baseline}" in message and "Calendar year 2024" in message and "01/01/2024" in message
+    worded = info.value.text("vi")
+    assert f"kỳ gốc {baseline}" in worded and "Năm dương lịch 2024" in worded and "01/01/2024" in worded
+
+
+def test_a_baseline_span_overlapping_a_long_custom_period_is_refused():
+    from geo.periods import like_for_like
+
+    with pytest.raises(GeoInputError, match="not before"):
+        like_for_like(parse_period("2023-06-01..2024-12-31"), 2023)
+
+
+def test_default_baseline_is_the_plans_year_else_the_previous_year():
+    from geo.periods import default_baseline_year
+
+    assert default_baseline_year(parse_period("2024")) == 2023
+    assert default_baseline_year(parse_period("2025-CY")) == 2024
+    assert default_baseline_year(parse_period("2025"), plan_baseline=2023) == 2023
+    assert default_baseline_year(parse_period("2023"), plan_baseline=2023) == 2022
+
+
+def test_scheme_sentence_names_no_configuration_variable():
+    for scheme in (DEFAULT_SCHEME, PeriodScheme(year_start="01-01")):
+        for lang in ("vi", "en"):
+            assert "BANDO_" not in describe_scheme(scheme, 2024, lang)

@@ -17,16 +17,17 @@ import pytest
 
 from tests.tracker_helpers import PHUONG_1, SA_RAI, make_area, snapshot
 
-ALL = frozenset({"admin", "planner", "border_guard", "district"})
-EDITORS = frozenset({"admin", "planner", "district"})
+ALL = frozenset({"admin", "planner", "border_guard", "district", "commune"})
+EDITORS = frozenset({"admin", "planner", "district", "commune"})
 PROVINCE = frozenset({"admin", "planner"})
 ADMIN_ONLY = frozenset({"admin"})
 PUBLIC = frozenset({"public"})
-USER_OF_ROLE = {"admin": "admin", "planner": "planner", "border_guard": "guard", "district": "district_869"}
+USER_OF_ROLE = {"admin": "admin", "planner": "planner", "border_guard": "guard", "district": "district_869",
+                "commune": "commune_29929"}
 
 EXPECTED_AUDIENCE = {
     # foundation
-    "maps.overview": ALL, "maps.api_communes": ALL, "auth.login": PUBLIC, "auth.logout": ALL, "vendor.asset": PUBLIC,
+    "maps.overview": ALL, "maps.api_communes": ALL, "maps.api_boundary_sets": ALL, "auth.login": PUBLIC, "auth.logout": ALL, "vendor.asset": PUBLIC,
     # tracker pages
     "key_areas.page": ALL, "key_areas.detail": ALL, "key_areas.map_script": ALL,
     "key_areas.district": EDITORS, "key_areas.new": EDITORS, "key_areas.edit": EDITORS, "key_areas.propose": EDITORS,
@@ -54,7 +55,7 @@ def test_declared_audiences_match_the_matrix(app):
 def every_route(app, area_id=1, proposal_id=1):
     """(endpoint, method, url) for every rule of the app, its URL arguments filled with plausible values."""
     samples = {"area_id": area_id, "proposal_id": proposal_id, "user_id": 1, "token": "x", "year": 2024,
-               "filename": "leaflet/dist/leaflet.js", "fmt": "geojson", "gate_id": 1}
+               "filename": "leaflet/dist/leaflet.js", "fmt": "geojson", "gate_id": 1, "kind": "csv"}
     out = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
@@ -124,16 +125,18 @@ READ_PAGES = ["/key-areas", "/key-areas?year=2024&status=selected", "/drug-statu
 
 
 @pytest.mark.parametrize("role", sorted(ALL))
-def test_every_role_reads_the_tracker(client, login, seeded, role):
+def test_every_role_reads_the_tracker(client, login, db, seeded, role):
+    # A commune committee reads the areas of its own commune (the seeded one is in another commune).
+    area_id = seeded["area_id"] if role != "commune" else make_area(db, commune="29929", name="Xã Tân Hộ Cơ")
     login(USER_OF_ROLE[role])
-    for url in READ_PAGES + [f"/key-areas/{seeded['area_id']}", f"/api/key-areas/{seeded['area_id']}"]:
+    for url in READ_PAGES + [f"/key-areas/{area_id}", f"/api/key-areas/{area_id}"]:
         response = client.get(url)
         assert response.status_code == 200, f"{role} GET {url} → {response.status_code}"
         response.close()
 
 
 @pytest.mark.parametrize("role, expected", [("admin", 200), ("planner", 200), ("district", 200),
-                                            ("border_guard", 403)])
+                                            ("commune", 200), ("border_guard", 403)])
 def test_edit_forms_by_role(client, login, role, expected):
     login(USER_OF_ROLE[role])
     for url in ("/key-areas/new", "/drug-status/record", "/key-areas/district"):

@@ -127,3 +127,52 @@ def test_category_selection_values():
     assert selection_label("", "vi") is None
     with pytest.raises(GeoInputError, match="category 'boi_toan' is not one of"):
         selection_codes("boi_toan")
+
+
+@pytest.mark.parametrize("value,code", [
+    ("Tội trộm cắp tài sản", "theft"), ("TCTS", "theft"), ("trộm xe máy", "theft"), ("móc túi", "theft"),
+    ("TỘI CƯỚP GIẬT TÀI SẢN", "snatch_theft"), ("giật điện thoại", "snatch_theft"),
+    ("Lừa đảo chiếm đoạt tài sản", "fraud"), ("LĐCĐTS", "fraud"), ("ldcdts", "fraud"),
+    ("Tội lạm dụng tín nhiệm chiếm đoạt tài sản", "fraud"),
+    ("Sử dụng mạng máy tính, mạng viễn thông, phương tiện điện tử thực hiện hành vi chiếm đoạt tài sản",
+     "hightech_fraud"),
+    ("Tội cho vay lãi nặng trong giao dịch dân sự", "loan_sharking"), ("vay nặng lãi", "loan_sharking"),
+    ("đá gà", "gambling"), ("Số đề", "gambling"), ("Tội tổ chức đánh bạc hoặc gá bạc", "gambling"),
+    ("Tội tàng trữ trái phép chất ma túy", "drugs"), ("TTTPCMT", "drugs"), ("mua ban trai phep chat ma tuy", "drugs"),
+    ("Tội mua bán người dưới 16 tuổi", "human_trafficking"), ("buôn người", "human_trafficking"),
+    ("Tội buôn lậu", "smuggling"), ("đường cát lậu", "smuggling"), ("vượt biên", "illegal_border_crossing"),
+    ("Tội gây rối trật tự công cộng", "public_disorder"), ("GRTTCC", "public_disorder"),
+    ("Tội hiếp dâm người dưới 16 tuổi", "sexual_offence"), ("Tội nhận hối lộ", "corruption_economic"),
+    ("Tội hủy hoại nguồn lợi thủy sản", "environment"), ("án mạng", "homicide"),
+])
+def test_parse_category_accepts_offence_names_as_clerks_write_them(value, code):
+    assert parse_category(value) == code
+
+
+def test_every_category_has_offence_names_and_articles():
+    from geo.offences import ARTICLE_CATEGORIES, OFFENCE_NAMES
+
+    assert set(OFFENCE_NAMES) == set(CATEGORIES)
+    assert set(ARTICLE_CATEGORIES.values()) == set(CATEGORIES)
+    assert ARTICLE_CATEGORIES["173"] == "theft" and ARTICLE_CATEGORIES["249"] == "drugs"
+    assert ARTICLE_CATEGORIES["321"] == "gambling" and ARTICLE_CATEGORIES["201"] == "loan_sharking"
+    assert "128" not in ARTICLE_CATEGORIES  # involuntary manslaughter: no category of the tracker
+
+
+@pytest.mark.parametrize("value,article,only", [
+    ("Điều 321", "321", "321"), ("Đ.249", "249", "249"), ("321", "321", "321"), ("điều 173 BLHS", "173", "173"),
+    ("khoản 2 Điều 249", "249", ""), ("Trộm cắp (Điều 173)", "173", ""), ("không rõ", "", ""),
+])
+def test_article_numbers(value, article, only):
+    from geo.offences import article_number, article_reference
+
+    assert article_number(value) == article
+    assert article_reference(value) == only
+
+
+def test_closest_names_suggest_known_spellings():
+    from geo.offences import closest_names
+
+    assert closest_names("trom cap tai sn")[0] == "Trộm cắp tài sản (theft)"
+    assert any("(gambling)" in name for name in closest_names("đánh bạc bóng đá"))
+    assert closest_names("qwertyuiop") == []

@@ -11,7 +11,9 @@ ADMIN = "admin"
 PLANNER = "planner"
 BORDER_GUARD = "border_guard"
 DISTRICT = "district"
-ROLES = (ADMIN, PLANNER, BORDER_GUARD, DISTRICT)
+COMMUNE = "commune"
+ROLES = (ADMIN, PLANNER, BORDER_GUARD, DISTRICT, COMMUNE)
+LOCAL = (DISTRICT, COMMUNE)  # committees that see and change their own unit only
 EVERYONE = ROLES  # every signed-in role
 PUBLIC = "public"  # no sign-in needed (login page, static assets)
 
@@ -20,6 +22,7 @@ ROLE_LABELS = {
     PLANNER: ("Cán bộ tham mưu tỉnh", "Province planner"),
     BORDER_GUARD: ("Bộ đội Biên phòng", "Border guard"),
     DISTRICT: ("BCĐ 138 huyện/thành phố", "District committee"),
+    COMMUNE: ("BCĐ 138 xã/phường", "Commune committee"),
 }
 
 
@@ -76,3 +79,7 @@ def may_edit_district(user, district_code: str | None) -> bool:
     if user.role in (ADMIN, PLANNER):
         return True
     return user.role == DISTRICT and district_code is not None and user.district_code == district_code
+
+
+def is_local(user) -> bool:
+    return getattr(user, "role", None) in LOCAL

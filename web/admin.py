@@ -1,7 +1,8 @@
 """Administrator page: create users and set their role, district, active flag and sensitive-data clearance.
 
 Every change is one transaction with an audit row (before → after, reason); password hashes never enter
-the audit log. An administrator cannot lock themself out (deactivate or demote their own account).
+the audit log. A password reset, a new role or district, or a deactivation ends every session of the user
+and revokes their API tokens. An administrator cannot lock themself out (deactivate or demote their own account).
 """
 from __future__ import annotations
 
@@ -9,39 +10,16 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from sqlalchemy import select
 
-from store import audit
+from store import audit, sign_in
 from store.boundaries import known_district_codes
 from store.models import User
 from web import access, db_session
 from web.access import allow
 from web.auth import create_user, hash_password
-from web.i18n import add_messages, t
+from web.i18n import error_text, t
 from web.key_areas import district_names
 
 bp = Blueprint("admin", __name__)
-
-add_messages({
-    "adm.title": ("Quản trị người dùng", "User administration"),
-    "adm.new": ("Tạo người dùng", "New user"),
-    "adm.username": ("Tên đăng nhập", "Username"),
-    "adm.display_name": ("Họ tên", "Full name"),
-    "adm.password": ("Mật khẩu (≥ 10 ký tự)", "Password (≥ 10 characters)"),
-    "adm.new_password": ("Đặt lại mật khẩu (để trống nếu giữ)", "Reset password (blank keeps it)"),
-    "adm.role": ("Vai trò", "Role"),
-    "adm.district": ("Huyện (chỉ với BCĐ huyện)", "District (district committee only)"),
-    "adm.active": ("Đang hoạt động", "Active"),
-    "adm.clearance": ("Được xem vị trí vụ việc bảo mật", "Sensitive-location clearance"),
-    "adm.reason": ("Lý do", "Reason"),
-    "adm.save": ("Lưu", "Save"),
-    "adm.create": ("Tạo", "Create"),
-    "adm.created": ("Đã tạo người dùng {username}.", "User {username} created."),
-    "adm.updated": ("Đã cập nhật người dùng {username}.", "User {username} updated."),
-    "adm.none": ("— không —", "— none —"),
-    "adm.self": ("Không thể tự khóa hoặc hạ quyền tài khoản quản trị của chính mình.",
-                 "You cannot deactivate or demote your own administrator account."),
-    "adm.users": ("Người dùng", "Users"),
-    "adm.created_at": ("Ngày tạo", "Created"),
-})
 
 
 def _flag(name) -> bool:
@@ -59,19 +37,32 @@ def users():
                 create_user(session, form.get("username", "").strip(), form.get("password", ""), form.get("role", ""),
                             form.get("district_code") or None, display_name=form.get("display_name", "").strip(),
                             sensitive_clearance=_flag("sensitive_clearance"),
-                            known_districts=known_district_codes(session) or None, actor=current_user.username)
+                            known_districts=known_district_codes(session) or None, actor=current_user.username,
+                            commune_code=form.get("commune_code") or None)
         except ValueError as e:
-            flash(str(e), "error")
+            flash(error_text(e), "error")
             return _render(form), 400
         flash(t("adm.created", username=form.get("username", "").strip()), "success")
         return redirect(url_for("admin.users"), 303)
     return _render({})
 
 
+@bp.route("/admin/audit-chain")
+@allow(access.ADMIN)
+def audit_chain():
+    """The audit trail's hash chain, verified now (the same check as ``flask verify-audit``)."""
+    check = audit.verify_chain(db_session())
+    reason = "" if check.intact else t(f"adm.audit_{check.kind}", detail=check.detail)
+    return render_template("admin/audit_chain.html", check=check, reason=reason), 200 if check.intact else 409
+
+
 def _render(form):
     rows = db_session().scalars(select(User).order_by(User.role, User.username)).all()
+    from store.boundaries import communes_frame
+
+    communes = communes_frame(db_session())
     return render_template("admin/users.html", users=rows, districts=district_names(), form=form,
-                           roles=access.ROLES)
+                           roles=access.ROLES, communes=sorted(zip(communes["commune_name"], communes["commune_code"])))
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["POST"])
@@ -92,6 +83,8 @@ def update(user_id):
             problems.append(f"role {role!r} is not one of: {', '.join(access.ROLES)}")
         if role == access.DISTRICT and not district_code:
             problems.append("a district committee user needs a district")
+        if role == access.COMMUNE and not user.commune_code:
+            problems.append("a commune committee account is made with its commune: create it anew")
         if role != access.DISTRICT and district_code:
             problems.append(f"role {role!r} is province-wide and takes no district")
         if district_code and district_code not in known_district_codes(session):
@@ -107,8 +100,14 @@ def update(user_id):
             after = {"role": role, "district_code": district_code, "active": active, "sensitive_clearance": clearance}
             if new_password:
                 user.password_hash = hash_password(new_password)
-                user.failed_logins, user.locked_until = 0, None
+                sign_in.clear_failures(session, user.username)
                 after["password_reset"] = True
+            changed_access = (new_password or before["role"] != role or before["district_code"] != district_code
+                              or (before["active"] and not active))
+            if changed_access:
+                # A copied cookie or a leaked token must not outlive the reset or the old rights.
+                after["sessions_ended"] = True
+                after["tokens_revoked"] = sign_in.end_every_session_and_token(session, user.id)
             if after != before:
                 audit.record(session, username=current_user.username, action="update_user", entity="user",
                              entity_id=user.id, before=before, after=after, reason=form.get("reason", ""))

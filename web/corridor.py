@@ -13,17 +13,21 @@ the same visibility rules as the page: sensitive cases appear as points only for
 """
 from __future__ import annotations
 
+
+import json
 import math
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm.exc import StaleDataError
 
-from geo import corridor as C
+from geo import corridor_geometry as C
 from geo.errors import GeoInputError
+from geo.export import plain_value
+from geo.geojson import feature_collection
+from geo.periods import Period
 from geo.taxonomy import BORDER_CORRIDOR_CATEGORIES, CATEGORIES
 from layers.base import asset_urls, map_parts
 from layers.corridor import COLOUR_MODES, corridor_map
@@ -34,121 +38,23 @@ from store.gates import (BORDER_TOLERANCE_M, GATE_CLASS_LABELS_EN, MAX_INLAND_M,
                          GateValidationError, clean_gate_input, create_gate, delete_gate, ensure_seeded, list_gates,
                          update_gate)
 from store.incidents import incident_years
+from translations import message
+from web.basemap import basemap_key, basemap_source
 from web import access, db_session
+from web.boundary_view import read_view_set
 from web.access import allow
-from web.i18n import add_messages, current_language, pick, t
+from web.periods import menu, read_period
+from web.i18n import current_language, date_span, format_date, pick, t
 from web.view_cache import cached_view, viewer_scope
 
 bp = Blueprint("corridor", __name__)
 
-READERS = (access.ADMIN, access.PLANNER, access.BORDER_GUARD, access.DISTRICT)
+READERS = (access.ADMIN, access.PLANNER, access.BORDER_GUARD, access.DISTRICT, access.COMMUNE)
 BAND_PRESETS = ("0,2,5,10", "0,1,2,5", "0,5,10,20", "0,2,5,10,15")
 LAYERS = ("border", "bands", "segments", "gates", "incidents")
 FORMATS = {"geojson": "application/geo+json", "kml": "application/vnd.google-earth.kml+xml",
            "gpx": "application/gpx+xml"}
 STAT_SECTIONS = ("total", "category", "band", "segment", "gate", "month")
-
-add_messages({
-    "corridor.heading": ("Tuyến biên giới Prey Veng (Campuchia)", "Prey Veng (Cambodia) border corridor"),
-    "corridor.year": ("Năm", "Year"),
-    "corridor.category": ("Loại vụ việc", "Category"),
-    "corridor.all_border": ("Tất cả loại tuyến biên giới", "All border-corridor categories"),
-    "corridor.bands": ("Vành đai (km)", "Bands (km)"),
-    "corridor.segment_km": ("Độ dài đoạn", "Segment length"),
-    "corridor.colour": ("Tô màu đoạn theo", "Colour segments by"),
-    "corridor.colour_per_km": ("Số vụ/km", "Incidents per km"),
-    "corridor.colour_gi_bin": ("Điểm nóng Gi*", "Gi* hot spots"),
-    "corridor.apply": ("Xem", "Show"),
-    "corridor.map_label": ("Bản đồ hành lang biên giới Prey Veng", "Map of the Prey Veng border corridor"),
-    "corridor.border_length": ("Chiều dài biên giới: {km} km", "Border length: {km} km"),
-    "corridor.statistics": ("Thống kê hành lang", "Corridor statistics"),
-    "corridor.section.total": ("Tổng", "Total"),
-    "corridor.section.category": ("Theo loại vụ việc", "By category"),
-    "corridor.section.band": ("Theo vành đai", "By band"),
-    "corridor.section.segment": ("Theo đoạn biên giới", "By border segment"),
-    "corridor.section.gate": ("Theo cửa khẩu gần nhất", "By nearest gate"),
-    "corridor.section.month": ("Theo tháng", "By month"),
-    "corridor.col.item": ("Mục", "Item"),
-    "corridor.col.change": ("Thay đổi", "Change"),
-    "corridor.col.per_km": ("Vụ/km", "Per km"),
-    "corridor.col.gi": ("Gi*", "Gi*"),
-    "corridor.col.p": ("p", "p"),
-    "corridor.change_note": (
-        "Thay đổi so với năm trước; p: kiểm định Poisson chính xác (p ≥ 0,05: chưa đủ để kết luận tăng/giảm).",
-        "Change against the previous year; p: exact Poisson test (p ≥ 0.05: not enough to call it a rise or fall).",
-    ),
-    "corridor.same_span": (
-        "Dữ liệu năm {year} đến ngày {day}: so sánh với cùng kỳ năm {previous} (01/01–{short}).",
-        "Data for {year} run to {day}: compared with the same span of {previous} (1 Jan–{short}).",
-    ),
-    "corridor.gi_note": (
-        "Gi* theo đoạn liền kề; với khoảng 10 đoạn chỉ nên đọc như xếp hạng các đoạn.",
-        "Gi* over adjacent segments; with about 10 segments read it as a ranking of stretches.",
-    ),
-    "corridor.withheld": (
-        "{n} vụ bảo mật không hiển thị vị trí: chỉ được tính theo xã và loại vụ việc, không tính theo vành đai, "
-        "đoạn hay cửa khẩu.",
-        "{n} cases withheld (confidential): counted by commune and category only, not by band, segment or gate.",
-    ),
-    "corridor.withheld_short": ("{n} vụ bảo mật không hiện vị trí", "{n} confidential cases not drawn"),
-    "corridor.withheld_category": ("Vụ bảo mật theo loại", "Withheld cases by category"),
-    "corridor.withheld_commune": ("Vụ bảo mật theo xã", "Withheld cases by commune"),
-    "corridor.unplaced": ("Cửa khẩu chưa có tọa độ: {names}", "Gates without a position yet: {names}"),
-    "corridor.approximate_gates": (
-        "Vị trí các cửa khẩu là gần đúng; khoảng cách đến cửa khẩu có sai số tương ứng.",
-        "Gate positions are approximate; distances to gates carry the same uncertainty.",
-    ),
-    "corridor.exports": ("Tải lớp bản đồ cho thiết bị thực địa", "Download layers for field devices"),
-    "corridor.layer.border": ("Đường biên giới", "Border line"),
-    "corridor.layer.bands": ("Vành đai", "Bands"),
-    "corridor.layer.segments": ("Đoạn biên giới", "Segments"),
-    "corridor.layer.gates": ("Cửa khẩu", "Gates"),
-    "corridor.layer.incidents": ("Vụ việc trong hành lang", "Incidents in the corridor"),
-    "corridor.border_communes": ("Xã biên giới", "Border communes"),
-    "corridor.manage_gates": ("Quản lý cửa khẩu", "Manage border gates"),
-    "corridor.district_denied": (
-        "Trang tuyến biên giới chỉ dành cho BCĐ 138 các huyện/thành phố có biên giới.",
-        "The border corridor page is for the district committees of border districts only.",
-    ),
-    "corridor.no_boundaries": (
-        "Chưa nạp ranh giới xã. Chạy lệnh: flask --app server load-boundaries",
-        "No commune boundaries loaded. Run: flask --app server load-boundaries",
-    ),
-    "gates.heading": ("Cửa khẩu tuyến biên giới Prey Veng", "Border gates on the Prey Veng border"),
-    "gates.name": ("Tên", "Name"),
-    "gates.class": ("Loại", "Class"),
-    "gates.mode": ("Hình thức", "Mode"),
-    "gates.counterpart": ("Cửa khẩu đối diện (Campuchia)", "Cambodian counterpart"),
-    "gates.commune_code": ("Mã xã", "Commune code"),
-    "gates.commune_name": ("Xã", "Commune"),
-    "gates.lon": ("Kinh độ", "Longitude"),
-    "gates.lat": ("Vĩ độ", "Latitude"),
-    "gates.approximate": ("Vị trí gần đúng", "Approximate position"),
-    "gates.uncertainty": ("Sai số (m)", "Uncertainty (m)"),
-    "gates.source": ("Nguồn", "Source"),
-    "gates.note": ("Ghi chú", "Note"),
-    "gates.reason": ("Lý do thay đổi", "Reason for the change"),
-    "gates.save": ("Lưu", "Save"),
-    "gates.delete": ("Xóa", "Delete"),
-    "gates.add": ("Thêm cửa khẩu", "Add a gate"),
-    "gates.not_placed": ("chưa có tọa độ", "no position yet"),
-    "gates.version": ("Phiên bản", "Version"),
-    "gates.rule": (
-        "Vị trí phải nằm trong tỉnh, cách đường biên giới không quá {inland} km, hoặc cách đường biên giới không "
-        "quá {tol} m (kể cả phía bên kia). Để trống kinh độ và vĩ độ nếu chưa biết vị trí.",
-        "A position must lie in the province within {inland} km of the border line, or within {tol} m of the "
-        "line on either side. Leave longitude and latitude empty while the position is unknown.",
-    ),
-    "gates.created": ("Đã thêm cửa khẩu.", "Gate added."),
-    "gates.updated": ("Đã lưu thay đổi.", "Changes saved."),
-    "gates.deleted": ("Đã xóa cửa khẩu.", "Gate deleted."),
-    "gates.unchanged": ("Không có gì thay đổi.", "Nothing changed."),
-    "gates.conflict": (
-        "Cửa khẩu đã được người khác sửa hoặc xóa sau khi bạn mở trang; tải lại trang và sửa lại.",
-        "Someone else changed or deleted this gate after you opened the page; reload and edit again.",
-    ),
-    "gates.invalid": ("Không lưu được: {errors}", "Not saved: {errors}"),
-})
 
 
 # ------------------------------------------------------------------------------------------ filters
@@ -156,11 +62,12 @@ add_messages({
 
 @dataclass(frozen=True)
 class CorridorFilters:
-    year: int
+    period: Period
     category: str  # "" = every border-corridor category
     bands: str     # band edges in km, comma separated
     segment_km: float
     colour: str
+    boundary_set: str = ""
 
     @property
     def edges_m(self) -> tuple[float, ...]:
@@ -170,9 +77,13 @@ class CorridorFilters:
     def categories(self) -> list[str]:
         return [self.category] if self.category else sorted(BORDER_CORRIDOR_CATEGORIES)
 
+    @property
+    def year(self) -> int:
+        return self.period.reference_year
+
     def query(self) -> dict:
-        return {"year": self.year, "category": self.category, "bands": self.bands,
-                "segment_km": _km_param(self.segment_km), "colour": self.colour}
+        return {"period": self.period.code, "category": self.category, "bands": self.bands,
+                "segment_km": _km_param(self.segment_km), "colour": self.colour, "set": self.boundary_set}
 
 
 def _km_param(value: float) -> str:
@@ -183,23 +94,26 @@ def read_filters(years: list[int]) -> CorridorFilters:
     """Filters from the query string; a wrong value is a 400 naming the parameter and what is allowed."""
     args = request.args
     raw_year = args.get("year", "")
-    try:
-        year = int(raw_year) if raw_year else (years[-1] if years else date.today().year)
-    except ValueError:
-        raise GeoInputError(f"year: received {raw_year!r}; allowed: a calendar year such as 2024") from None
-    if not 1900 <= year <= 2100:
-        raise GeoInputError(f"year: received {year}; allowed: 1900–2100")
+    if raw_year and not args.get("period"):
+        try:
+            year = int(raw_year)
+        except ValueError:
+            raise GeoInputError(message("corridor.error.year_not_year", received=repr(raw_year))) from None
+        if not 1900 <= year <= 2100:
+            raise GeoInputError(message("corridor.error.year_range", received=year))
+    period = read_period()
     category = args.get("category", "")
     if category and category not in BORDER_CORRIDOR_CATEGORIES:
-        raise GeoInputError(f"category: received {category!r}; allowed: {', '.join(sorted(BORDER_CORRIDOR_CATEGORIES))}")
+        raise GeoInputError(message("store.corridor.categories", received=repr(category),
+                                    allowed=", ".join(sorted(BORDER_CORRIDOR_CATEGORIES))))
     bands_text = args.get("bands", BAND_PRESETS[0]).replace(" ", "")
     try:
         km = [float(v) for v in bands_text.split(",")]
         if not all(math.isfinite(v) for v in km):
             raise ValueError
     except ValueError:
-        raise GeoInputError(f"bands: received {bands_text!r}; allowed: band edges in km separated by commas, "
-                            f"e.g. {BAND_PRESETS[0]}") from None
+        raise GeoInputError(message("corridor.error.bands", received=repr(bands_text),
+                                    example=BAND_PRESETS[0])) from None
     bands = ",".join(_km_param(v) for v in km)
     raw_segment = args.get("segment_km", "5")
     try:
@@ -207,12 +121,14 @@ def read_filters(years: list[int]) -> CorridorFilters:
     except ValueError:
         segment_km = float("nan")
     if segment_km not in SEGMENT_LENGTHS_KM:
-        raise GeoInputError(f"segment_km: received {raw_segment!r}; allowed: "
-                            f"{', '.join(_km_param(v) for v in SEGMENT_LENGTHS_KM)}")
+        raise GeoInputError(message("corridor.error.segment_km", received=repr(raw_segment),
+                                    allowed=", ".join(_km_param(v) for v in SEGMENT_LENGTHS_KM)))
     colour = args.get("colour", "per_km")
     if colour not in COLOUR_MODES:
-        raise GeoInputError(f"colour: received {colour!r}; allowed: {', '.join(COLOUR_MODES)}")
-    return CorridorFilters(year=year, category=category, bands=bands, segment_km=segment_km, colour=colour)
+        raise GeoInputError(message("corridor.error.colour", received=repr(colour), allowed=", ".join(COLOUR_MODES)))
+    view = read_view_set(period.nominal_end or period.end)
+    return CorridorFilters(period=period, category=category, bands=bands, segment_km=segment_km, colour=colour,
+                           boundary_set=view.key)
 
 
 # ------------------------------------------------------------------------------------------ building
@@ -223,13 +139,35 @@ def _viewer():
 
 
 def _geometry(filters: CorridorFilters):
-    return corridor_geometry(db_session(), current_app.config["DATA_DIR"], edges_m=filters.edges_m,
+    return corridor_geometry(db_session(), current_app.config["DATA_DIR"], boundary_set=filters.boundary_set or None,
+                             edges_m=filters.edges_m,
                              segment_length_m=filters.segment_km * 1000.0)
 
 
+def _local_on_border(user) -> bool:
+    """Whether a local committee's own unit touches the border, on the set its unit belongs to: a district
+    (2024 structure) on the latest set with districts, a commune on its account's set."""
+    from store.boundaries import set_rows, version_of
+
+    rows = set_rows(db_session())
+    if user.role == access.DISTRICT:
+        with_districts = [r for r in rows if version_of(r).has_districts]
+        if not with_districts:
+            return False
+        geometry = corridor_geometry(db_session(), current_app.config["DATA_DIR"], boundary_set=with_districts[-1].version)
+        return user.district_code in geometry.border_district_codes
+    if user.role == access.COMMUNE:
+        own = next((r for r in rows if r.id == user.commune_set_id), None)
+        if own is None:
+            return False
+        geometry = corridor_geometry(db_session(), current_app.config["DATA_DIR"], boundary_set=own.version)
+        return user.commune_code in geometry.border_commune_codes
+    return True
+
+
 def _check_district(geometry) -> None:
-    """District committees read the corridor only for a district on the border."""
-    if current_user.role == access.DISTRICT and current_user.district_code not in geometry.border_district_codes:
+    """District and commune committees read the corridor only when their own unit is on the border."""
+    if access.is_local(current_user) and not _local_on_border(current_user):
         abort(403)
 
 
@@ -237,8 +175,17 @@ def _analysis(filters: CorridorFilters) -> CorridorResult:
     ensure_seeded(current_app.extensions["db"], current_app.config["DATA_DIR"])
     geometry = _geometry(filters)
     _check_district(geometry)
-    return corridor_analysis(db_session(), geometry, year=filters.year, categories=filters.categories,
-                             viewer=_viewer())
+    return _scoped(corridor_analysis(db_session(), geometry, period=filters.period, categories=filters.categories,
+                                     viewer=_viewer()))
+
+
+def _scoped(result: CorridorResult) -> CorridorResult:
+    """The statistics stay corridor-wide; the cases drawn or exported are those the viewer may receive."""
+    if not access.is_local(current_user):
+        return result
+    from store.scope import own_cases
+
+    return replace(result, points=own_cases(db_session(), current_user, result.points))
 
 
 class RenderedCorridor(NamedTuple):
@@ -262,12 +209,16 @@ def _rendered(filters: CorridorFilters) -> RenderedCorridor:
     session = db_session()
     key = ("corridor", str(session.get_bind().url), data_version(session, "incidents", "boundaries", "gates"),
            filters, current_language(), viewer_scope(current_user), current_app.config["DATA_DIR"],
-           current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "")
+           current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "", basemap_key())
 
     def build():
-        result = corridor_analysis(session, geometry, year=filters.year, categories=filters.categories,
-                                   viewer=_viewer())
+        result = _scoped(corridor_analysis(session, geometry, period=filters.period, categories=filters.categories,
+                                           viewer=_viewer()))
         built = _map(result, filters)
+        from store.boundaries import communes_frame
+        from web.communes import with_commune_search
+
+        with_commune_search(built.map, communes_frame(session))
         css, js = asset_urls(built.map)
         return RenderedCorridor(result, _sections(result), css, js, built.map.get_name(), built.points,
                                 map_parts(built.map).script)
@@ -281,21 +232,21 @@ def _caption(filters: CorridorFilters) -> str:
         what = pick((entry.label_vi, entry.label_en))
     else:
         what = t("corridor.all_border")
-    return f"{t('corridor.year')} {filters.year} · {what}"
+    p = filters.period
+    return f"{pick((p.label_vi, p.label_en))} ({date_span(p.start, p.end)}) · {what}"
 
 
 def _map(result: CorridorResult, filters: CorridorFilters):
     g = result.geometry
-    segments = g.segments.merge(result.hotspot[["segment_id", "count", "per_km", "gi_z", "gi_bin"]],
-                                on="segment_id", how="left") if len(result.hotspot) else g.segments
+    figures = result.hotspot[["segment_id", "count", "per_km", "gi_z", "gi_bin"]] if len(result.hotspot) else None
     names = dict(zip(g.communes_in_bands["commune_code"].astype(str), g.communes_in_bands["commune_name"]))
     notes = [t("corridor.withheld_short", n=result.withheld_count)] if result.withheld_count else []
     return corridor_map(
-        border_line=g.border_line, bands=g.bands, segments=segments, gates=result.gates,
+        border_line=g.border_line, bands=g.bands, segments=g.segments, segment_figures=figures, gates=result.gates,
         incidents=result.points.assign(redacted=False), prey_veng=g.prey_veng, border_communes=g.border_communes,
         colour_by=filters.colour, lang=current_language(), caption=_caption(filters), notes=notes,
         commune_names=names, tile_url=current_app.config.get("TILE_URL") or "",
-        tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "",
+        tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "", basemap=basemap_source(),
         vendor_url=url_for("vendor.asset", filename="").rstrip("/"), map_id="corridor")
 
 
@@ -303,6 +254,7 @@ def _sections(result: CorridorResult) -> list[dict]:
     """The statistics table grouped by dimension, with numbers formatted for the page's language."""
     lang = current_language()
     stats = result.statistics
+    spans = {int(r.segment_id): (float(r.from_km), float(r.to_km)) for r in result.geometry.segments.itertuples()}
     sections = []
     for dimension in STAT_SECTIONS + ("withheld_category", "withheld_commune"):
         rows = stats[stats["dimension"] == dimension]
@@ -312,7 +264,8 @@ def _sections(result: CorridorResult) -> list[dict]:
             continue
         title = t(f"corridor.section.{dimension}") if dimension in STAT_SECTIONS else t(f"corridor.{dimension}")
         sections.append({"dimension": dimension, "title": title, "rows": [{
-            "key": r["key"], "label": _row_label(dimension, r["key"], r["label"], lang), "count": int(r["count"]),
+            "key": r["key"], "label": _row_label(dimension, r["key"], r["label"], lang, spans),
+            "count": int(r["count"]),
             "previous": int(r["previous_count"]),
             "change": _signed(int(r["change"])),
             "change_pct": "" if not math.isfinite(r["change_pct"]) else f"{_signed_float(r['change_pct'], lang)} %",
@@ -323,16 +276,16 @@ def _sections(result: CorridorResult) -> list[dict]:
     return sections
 
 
-def _row_label(dimension: str, key: str, label: str, lang: str) -> str:
-    """Statistics labels come in Vietnamese from geo.corridor; give the English ones on the English page."""
+def _row_label(dimension: str, key, label: str, lang: str, spans: dict | None = None) -> str:
+    """Statistics labels come in Vietnamese from geo.corridor_statistics; give the English ones on the English page."""
     if lang != "en":
         return label
     if dimension in ("category", "withheld_category") and key in CATEGORIES:
         return CATEGORIES[key].label_en
     if dimension == "total":
         return "Total"
-    if dimension == "segment":
-        return label.replace("Đoạn", "Segment").replace(",", ".")
+    if dimension == "segment" and spans and int(key) in spans:
+        return C.segment_label(int(key), *spans[int(key)], lang)
     if dimension == "band":
         return label.replace(",", ".")
     if dimension == "month":
@@ -354,16 +307,14 @@ def _same_span_note(result: CorridorResult) -> str:
     until = result.compared_until
     if until is None:
         return ""
-    return t("corridor.same_span", year=result.year, previous=result.year - 1, day=until.strftime("%d/%m/%Y"),
-             short=until.strftime("%d/%m"))
+    return t("corridor.same_span", day=format_date(until),
+             span=date_span(result.span.start, result.span.end),
+             base=date_span(result.baseline.start, result.baseline.end))
 
 
 def _reads_corridor(user) -> bool:
-    """The menu offers the corridor to a district committee only when its district touches the border."""
-    if user.role != access.DISTRICT:
-        return True
-    geometry = corridor_geometry(db_session(), current_app.config["DATA_DIR"])
-    return user.district_code in geometry.border_district_codes
+    """The menu offers the corridor to a local committee only when its unit touches the border."""
+    return _local_on_border(user)
 
 
 @bp.route("/corridor")
@@ -383,15 +334,31 @@ def page():
     g = result.geometry
     return render_template(
         "corridor/page.html", no_boundaries=False, filters=filters, result=result, sections=rendered.sections,
-        years=sorted(set(years) | {filters.year}), categories=[(c, CATEGORIES[c]) for c in sorted(BORDER_CORRIDOR_CATEGORIES)],
+        period=filters.period, period_menu=menu(years, filters.period), categories=[(c, CATEGORIES[c]) for c in sorted(BORDER_CORRIDOR_CATEGORIES)],
         band_presets=sorted(set(BAND_PRESETS) | {filters.bands}), segment_lengths=[_km_param(v) for v in SEGMENT_LENGTHS_KM],
         colour_modes=COLOUR_MODES, css_urls=css, js_urls=js, map_id=rendered.map_id,
         script_url=url_for("corridor.map_script", lang=current_language(), **filters.query()),
         border_km=format_number(g.border_line["length_m"].iloc[0] / 1000.0, current_language(), 1),
         border_communes=list(zip(g.border_communes["commune_name"], g.border_communes["border_length_km"])),
         same_span=_same_span_note(result), points=rendered.points, layers=LAYERS, formats=tuple(FORMATS), export_query=filters.query(),
+        view_set=read_view_set(filters.period.nominal_end or filters.period.end),
         num=lambda v, d=0: format_number(v, current_language(), d),
+        patrol_url=url_for("corridor.patrol", lang=current_language(), **filters.query()),
     )
+
+
+@bp.route("/corridor/patrol")
+@allow(*READERS)
+def patrol():
+    """Next month's patrol ranking of the segments as an HTML fragment, loaded by the page once it has shown
+    (``static/js/lazy_sections.js``): the forecast behind it takes seconds on new data, the page does not."""
+    from web.evaluation_views import patrol_section
+
+    filters = read_filters(incident_years(db_session()))
+    ensure_seeded(current_app.extensions["db"], current_app.config["DATA_DIR"])
+    geometry = _geometry(filters)
+    _check_district(geometry)
+    return render_template("evaluation/_patrol.html", patrol=patrol_section(geometry))
 
 
 @bp.route("/corridor/map.js")
@@ -403,6 +370,24 @@ def map_script():
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+@bp.route("/corridor/print.<fmt>")
+@allow(*READERS)
+def print_map(fmt: str):
+    """The corridor map of the filters in the query string on an A4 landscape sheet (PDF or PNG)."""
+    from store.incidents import has_demo_data
+    from web.printing import check_format, print_response, sheet
+
+    check_format(fmt)
+    filters = read_filters(incident_years(db_session()))
+    result = _analysis(filters)
+    built = _map(result, filters)
+    view = read_view_set(filters.period.nominal_end or filters.period.end)
+    lines = [_caption(filters), f"{t('boundary.label')} {view.communes.attrs.get('label', view.key)}"]
+    return print_response(built.map, sheet(t("corridor.heading"), lines, demo=has_demo_data(db_session()),
+                                           sources=[t("print.source_incidents"), t("print.source_border")]),
+                          fmt, "tuyen-bien-gioi")
 
 
 # ------------------------------------------------------------------------------------------ exports
@@ -419,14 +404,14 @@ def export(layer: str, fmt: str):
     frame = corridor_features(result)[layer]
     title = f"{t('corridor.layer.' + layer)} — {_caption(filters)}"
     if fmt == "geojson":
-        body = frame.to_json(drop_id=True, ensure_ascii=False, na="null")
+        body = json.dumps(feature_collection(frame), ensure_ascii=False)
     elif fmt == "kml":
         body = to_kml(frame, layer, title)
     else:
         body = to_gpx(frame, layer, title)
     response = make_response(body)
     response.mimetype = FORMATS[fmt]
-    response.headers["Content-Disposition"] = f'attachment; filename="corridor_{layer}_{filters.year}.{fmt}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="corridor_{layer}_{filters.period.code.replace("..", "_")}.{fmt}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
@@ -438,47 +423,12 @@ def _feature_name(layer: str, record: dict) -> str:
     return layer
 
 
-def _plain(value):
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return ""
-    if hasattr(value, "item"):
-        value = value.item()
-    return str(value)
+def to_kml(frame, layer: str, title: str) -> bytes:
+    """KML 2.2 (:func:`geo.kml.kml_document`): points, lines and polygons with typed attributes."""
+    from geo.kml import kml_document
 
-
-def to_kml(frame, layer: str, title: str) -> str:
-    """KML 2.2 (simplekml): points, lines and polygons with the attributes as ExtendedData."""
-    import simplekml
-    from shapely.geometry import LineString, Point, Polygon
-
-    kml = simplekml.Kml(name=title)
-    colours = _kml_colours(frame, layer)
-    for i, (record, geometry) in enumerate(zip(frame.drop(columns="geometry").to_dict("records"), frame.geometry)):
-        if geometry is None or geometry.is_empty:
-            continue
-        name = _feature_name(layer, record)
-        parts = list(geometry.geoms) if hasattr(geometry, "geoms") else [geometry]
-        container = kml.newmultigeometry(name=name) if len(parts) > 1 else kml
-        made = []
-        for part in parts:
-            kwargs = {} if container is not kml else {"name": name}
-            if isinstance(part, Point):
-                made.append(container.newpoint(coords=[(part.x, part.y)], **kwargs))
-            elif isinstance(part, LineString):
-                made.append(container.newlinestring(coords=list(part.coords), **kwargs))
-            elif isinstance(part, Polygon):
-                made.append(container.newpolygon(outerboundaryis=list(part.exterior.coords),
-                                                 innerboundaryis=[list(r.coords) for r in part.interiors], **kwargs))
-        target = container if container is not kml else (made[0] if made else None)
-        if target is None:
-            continue
-        for key, value in record.items():
-            target.extendeddata.newdata(name=str(key), value=_plain(value))
-        if colours is not None:
-            target.style.linestyle.color = colours[i]
-            target.style.linestyle.width = 4
-            target.style.polystyle.color = simplekml.Color.changealphaint(80, colours[i])
-    return kml.kml()
+    names = [_feature_name(layer, record) for record in frame.drop(columns="geometry").to_dict("records")]
+    return kml_document(frame, title=title, names=names, colours=_kml_colours(frame, layer), schema_id=layer)
 
 
 def _kml_colours(frame, layer: str):
@@ -498,14 +448,18 @@ def to_gpx(frame, layer: str, title: str) -> str:
     """GPX 1.1 (gpxpy): points as waypoints, lines as tracks (one segment per part), polygons as their rings."""
     import gpxpy.gpx
 
+    from geo.kml import xml_safe_text
+
     gpx = gpxpy.gpx.GPX()
-    gpx.name = title
+    gpx.name = xml_safe_text(title)
     gpx.creator = "Bản đồ 138"
     for record, geometry in zip(frame.drop(columns="geometry").to_dict("records"), frame.geometry):
         if geometry is None or geometry.is_empty:
             continue
-        name = _feature_name(layer, record)
-        description = "; ".join(f"{k}={_plain(v)}" for k, v in record.items() if _plain(v) != "")
+        # gpxpy escapes markup; characters XML cannot hold at all are dropped first
+        name = xml_safe_text(_feature_name(layer, record))
+        values = {k: plain_value(v) for k, v in record.items()}
+        description = xml_safe_text("; ".join(f"{k}={v}" for k, v in values.items() if v not in (None, "")))
         if geometry.geom_type == "Point":
             gpx.waypoints.append(gpxpy.gpx.GPXWaypoint(latitude=round(geometry.y, 6), longitude=round(geometry.x, 6),
                                                        name=name, description=description))
@@ -537,7 +491,31 @@ def gates():
     ensure_seeded(current_app.extensions["db"], current_app.config["DATA_DIR"])
     class_labels = {c: pick((C.GATE_CLASS_LABELS_VI[c], GATE_CLASS_LABELS_EN[c])) for c in C.GATE_CLASSES}
     return render_template("corridor/gates.html", gates=list_gates(db_session()), class_labels=class_labels,
-                           rule=t("gates.rule", inland=f"{MAX_INLAND_M / 1000:g}", tol=f"{BORDER_TOLERANCE_M:g}"))
+                           rule=t("gates.rule", inland=f"{MAX_INLAND_M / 1000:g}", tol=f"{BORDER_TOLERANCE_M:g}"),
+                           placement=_placement_data())
+
+
+def _placement_data() -> dict:
+    """What the placement map draws: the border line (simplified to 20 m for the page) and the province
+    outline (100 m), turned from the checking geometry's EPSG:32648 into EPSG:4326, plus the gate colours."""
+    import geopandas as gpd
+    from shapely.geometry import mapping
+
+    from geo.crs import METRIC_CRS
+    from layers.corridor import GATE_COLOURS
+
+    geometry = _gate_geometry()
+
+    def lonlat(shape, tolerance_m):
+        return gpd.GeoSeries([shape.simplify(tolerance_m)], crs=METRIC_CRS).to_crs("EPSG:4326").iloc[0]
+
+    border = lonlat(geometry.border_line, 20)
+    province = lonlat(geometry.province, 100) if geometry.province is not None else None
+    west, south, east, north = border.bounds
+    return {"border": mapping(border), "province": mapping(province) if province is not None else None,
+            "bounds": [[south - 0.05, west - 0.05], [north + 0.05, east + 0.05]], "colours": GATE_COLOURS,
+            "words": {"place": t("gates.place_on_map"), "placing": t("gates.placing"),
+                      "circle": t("gates.circle_note")}}
 
 
 def _flash_invalid(error: GateValidationError) -> None:
@@ -603,5 +581,3 @@ def gate_delete(gate_id: int):
         return redirect(url_for("corridor.gates")), 303
     flash(t("gates.deleted"), "success")
     return redirect(url_for("corridor.gates")), 303
-
-

@@ -1,24 +1,73 @@
-"""Vietnamese-first interface text with an English switch.
+"""Vietnamese-first interface text with an English switch, from the gettext catalogs in ``translations/``.
 
-Each blueprint registers its own strings with :func:`add_messages` so modules do not edit one shared table.
-The language comes from ``?lang=vi|en`` (remembered in the session) and defaults to Vietnamese.
+The language comes from ``?lang=vi|en`` (remembered in the session), else ``BANDO_DEFAULT_LANGUAGE`` (``vi``);
+Flask-Babel is told the same (:func:`init_app`), so its ``gettext`` and formatting helpers agree with :func:`t`.
+
+How to add or change a string
+-----------------------------
+1. In code call ``t("area.what", name=value)`` (web), or ``translate("area.what", lang, name=value)`` from
+   ``translations`` (layers/, cli/, reports/, store/: no Flask, the caller passes ``lang``). Templates call
+   ``{{ t('area.what', name=value) }}``. Placeholders are ``str.format`` fields: ``{name}``, ``{n}``.
+2. Add the key to both catalogs, ``translations/vi/LC_MESSAGES/messages.po`` and
+   ``translations/en/LC_MESSAGES/messages.po``::
+
+       msgid "area.what"
+       msgstr "Văn bản tiếng Việt {name}"
+
+   The ``.po`` files are sorted by key; keep it so (``scripts/i18n_dicts_to_po.py`` rewrites them sorted).
+   Nothing to compile by hand: ``make setup`` runs ``pybabel compile`` and the app compiles a missing or stale
+   ``.mo`` on start (``.mo`` files are never committed).
+3. ``tests/test_i18n.py`` fails on a key used in code or a template without a wording in both catalogs, on
+   placeholders that differ between them, and on an ``add_messages`` call left in the code.
+
+A branch written before the catalogs may still call ``add_messages({key: (vi, en)})``: it works at run time,
+and ``.venv/bin/python scripts/i18n_dicts_to_po.py`` moves such dictionaries into the catalogs and deletes them
+from the modules (idempotent; re-run it after merging such a branch).
+
+Numbers and dates go through Babel: :func:`format_number` (vi_VN ``1.234,5``, en ``1,234.5``) and
+:func:`format_date` (``dd/mm/yyyy``).
 """
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, g, has_request_context, request, session
+from flask_babel import Babel
 
-LANGUAGES = ("vi", "en")
-_MESSAGES: dict[str, tuple[str, str]] = {}
+import translations
+from translations import LANGUAGES
+
+#: Strings registered at run time by code not yet migrated to the catalogs (see the module docstring).
+_PENDING: dict[str, tuple[str, str]] = {}
 
 
 def add_messages(messages: dict[str, tuple[str, str]]) -> None:
+    """Transitional: register ``{key: (vi, en)}`` until ``scripts/i18n_dicts_to_po.py`` moves them to the catalogs."""
     for key, pair in messages.items():
-        if key in _MESSAGES and _MESSAGES[key] != pair:
+        if key in _PENDING and _PENDING[key] != pair:
             raise ValueError(f"interface text {key!r} is registered twice with different wording")
-        _MESSAGES[key] = pair
+        _PENDING[key] = pair
+
+
+def init_app(app) -> None:
+    """Flask-Babel with this module's language choice and the project's catalogs."""
+    translations.ensure_compiled()
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config.get("DEFAULT_LANGUAGE", "vi"))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(translations.CATALOG_DIR)
+    app.config["BABEL_DOMAIN"] = translations.DOMAIN
+    Babel(app, locale_selector=current_language)
 
 
 def current_language() -> str:
+    if not has_request_context():
+        return current_app.config.get("DEFAULT_LANGUAGE", "vi")
+    # Asked some 300 times by one map page (every label, number and popup): decided once per request.
+    decided = g.get("interface_language")
+    if decided is not None:
+        return decided
+    g.interface_language = _requested_language()
+    return g.interface_language
+
+
+def _requested_language() -> str:
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         session["lang"] = asked
@@ -29,12 +78,11 @@ def current_language() -> str:
 
 def t(key: str, **values) -> str:
     """Translate ``key`` into the current language; unknown keys show themselves so gaps are visible."""
-    pair = _MESSAGES.get(key)
-    if pair is None:
-        text = key
-    else:
-        text = pair[1] if current_language() == "en" else pair[0]
-    return text.format(**values) if values else text
+    lang = current_language()
+    if key in _PENDING and not translations.has_message(key, lang):
+        text = _PENDING[key][1 if lang == "en" else 0]
+        return text.format(**values) if values else text
+    return translations.translate(key, lang, **values)
 
 
 def pick(pair) -> str:
@@ -42,49 +90,22 @@ def pick(pair) -> str:
     return pair[1] if current_language() == "en" else pair[0]
 
 
-add_messages(
-    {
-        "app.title": ("Bản đồ 138", "Map 138"),
-        "app.subtitle": (
-            "Bản đồ điểm nóng và chuyển hóa địa bàn — BCĐ 138 tỉnh Đồng Tháp",
-            "Hotspot and area-conversion map — Đồng Tháp Steering Committee 138",
-        ),
-        "nav.overview": ("Tổng quan", "Overview"),
-        "nav.hotspots": ("Điểm nóng", "Hotspots"),
-        "nav.corridor": ("Tuyến biên giới", "Border corridor"),
-        "nav.key_areas": ("Địa bàn trọng điểm", "Key areas"),
-        "nav.drug_status": ("Ma túy xã/phường", "Commune drug status"),
-        "nav.targets": ("Chỉ tiêu", "Targets"),
-        "nav.reports": ("Báo cáo", "Reports"),
-        "nav.import": ("Nhập dữ liệu", "Import"),
-        "nav.exports": ("Tải dữ liệu", "Downloads"),
-        "nav.admin": ("Quản trị", "Administration"),
-        "nav.audit": ("Nhật ký", "Audit log"),
-        "nav.logout": ("Đăng xuất", "Sign out"),
-        "nav.login": ("Đăng nhập", "Sign in"),
-        "login.title": ("Đăng nhập", "Sign in"),
-        "login.username": ("Tên đăng nhập", "Username"),
-        "login.password": ("Mật khẩu", "Password"),
-        "login.submit": ("Đăng nhập", "Sign in"),
-        "login.failed": ("Sai tên đăng nhập hoặc mật khẩu.", "Wrong username or password."),
-        "login.locked": (
-            "Tài khoản tạm khóa do đăng nhập sai nhiều lần. Thử lại sau {minutes} phút.",
-            "Account locked after repeated failed sign-ins. Try again in {minutes} minutes.",
-        ),
-        "login.required": ("Vui lòng đăng nhập để tiếp tục.", "Please sign in to continue."),
-        "error.forbidden": ("Bạn không có quyền truy cập trang này.", "You are not allowed to open this page."),
-        "error.not_found": ("Không tìm thấy trang.", "Page not found."),
-        "error.bad_request": ("Yêu cầu không hợp lệ.", "Bad request."),
-        "error.csrf": (
-            "Biểu mẫu đã hết hạn hoặc không hợp lệ; tải lại trang và thử lại.",
-            "The form expired or is invalid; reload the page and try again.",
-        ),
-        "error.server": ("Lỗi hệ thống; đã ghi nhận.", "Server error; it has been logged."),
-        "error.too_large": ("Tệp quá lớn.", "File too large."),
-        "demo.banner": (
-            "Dữ liệu minh họa — không phải số liệu thật của cơ quan chức năng.",
-            "Illustrative data — not real police records.",
-        ),
-        "lang.switch": ("English", "Tiếng Việt"),
-    }
-)
+def format_number(value, decimals: int = 0) -> str:
+    """A number in the current language's Babel format (vi_VN ``1.234,5``, en ``1,234.5``)."""
+    return translations.format_number(value, current_language(), decimals)
+
+
+def format_date(value) -> str:
+    """A date as dd/mm/yyyy (Babel), ``–`` when missing."""
+    return translations.format_date(value, current_language())
+
+
+def date_span(start, end) -> str:
+    """``dd/mm/yyyy–dd/mm/yyyy`` in the page's language (Babel)."""
+    return translations.format_date_span(start, end, current_language())
+
+
+def error_text(error: Exception) -> str:
+    """A refused input's text in the page's language (its own string when it carries no message)."""
+    text = getattr(error, "text", None)
+    return text(current_language()) if callable(text) else str(error)

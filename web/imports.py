@@ -1,4 +1,4 @@
-"""Incident upload in the web UI: CSV, XLSX or GeoJSON, atomic by default, with a per-row report.
+"""Incident upload in the web UI: CSV, XLSX or GeoJSON, atomic by default, errors grouped by reason (per-row CSV).
 
 The upload is checked (extension, content sniffing, size), saved under a generated name, and imported by
 ``store.importing.import_incidents`` in a background thread so the page can show a running count
@@ -8,8 +8,6 @@ refreshes itself). Jobs live in the database (:mod:`store.import_jobs`), so with
 """
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 import re
@@ -25,80 +23,20 @@ from flask import (Blueprint, Response, abort, current_app, jsonify, redirect, r
 from flask_login import current_user
 
 from geo.errors import GeoInputError
+from geo.row_errors import SHOWN_ROWS
 from store import import_jobs
 from web import access, db_session
 from web.access import allow
 from layers.text import format_number
-from web.i18n import add_messages, current_language, t
+from web.i18n import current_language, error_text, t
 
 bp = Blueprint("imports", __name__)
 log = logging.getLogger("bando138.imports")
 
 EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": "geojson"}
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
-SHOWN_ERRORS = 500
+SHOWN_GROUPS = 500  # groups of errors on the page; the CSV has every kept row
 PROGRESS_INTERVAL_S = 0.5  # at most two progress writes a second (stage changes are always written)
-
-add_messages({
-    "import.title": ("Nhập dữ liệu vụ việc", "Import incidents"),
-    "import.intro": (
-        "Tải lên tệp CSV (UTF-8), Excel (.xlsx) hoặc GeoJSON. Mặc định, nếu có dòng lỗi thì không ghi dòng nào "
-        "và hiển thị báo cáo lỗi từng dòng. Nhập lại cùng một tệp không làm thay đổi dữ liệu (cập nhật theo mã vụ).",
-        "Upload a CSV (UTF-8), Excel (.xlsx) or GeoJSON file. By default, if any row is invalid nothing is "
-        "written and a per-row error report is shown. Importing the same file again changes nothing "
-        "(upsert by case id).",
-    ),
-    "import.file": ("Tệp dữ liệu", "Data file"),
-    "import.skip_invalid": ("Chỉ nhập các dòng hợp lệ (bỏ qua dòng lỗi)", "Import valid rows only (skip invalid rows)"),
-    "import.submit": ("Nhập dữ liệu", "Import"),
-    "import.limit": ("Định dạng: .csv, .xlsx, .geojson; tối đa {mb} MB.", "Formats: .csv, .xlsx, .geojson; at most {mb} MB."),
-    "import.columns": (
-        "Cột bắt buộc: id, occurred_at, category, severity, case_status, lon, lat (tên cột tiếng Việt như "
-        "ma_vu, ngay_xay_ra, loai, muc_do, trang_thai, kinh_do, vi_do cũng được chấp nhận).",
-        "Required columns: id, occurred_at, category, severity, case_status, lon, lat (Vietnamese names such "
-        "as ma_vu, ngay_xay_ra, loai, muc_do, trang_thai, kinh_do, vi_do are accepted too).",
-    ),
-    "import.no_file": ("Chưa chọn tệp.", "No file chosen."),
-    "import.bad_extension": ("Tệp {name} không phải .csv, .xlsx hoặc .geojson.",
-                             "File {name} is not .csv, .xlsx or .geojson."),
-    "import.bad_content": ("Nội dung tệp {name} không đúng định dạng {kind}: {reason}",
-                           "The content of {name} is not valid {kind}: {reason}"),
-    "import.too_large": ("Tệp vượt quá {mb} MB.", "The file exceeds {mb} MB."),
-    "import.running": ("Đang nhập {name}…", "Importing {name}…"),
-    "import.progress": ("Đã xử lý {done} / {total} dòng", "Processed {done} / {total} rows"),
-    "import.stage.queued": ("Đang chờ", "Queued"),
-    "import.stage.read": ("Đọc tệp", "Reading the file"),
-    "import.stage.validate": ("Kiểm tra và xác định xã", "Validating and assigning communes"),
-    "import.stage.write": ("Ghi vào cơ sở dữ liệu", "Writing to the database"),
-    "import.stage.done": ("Hoàn tất", "Finished"),
-    "import.stage.failed": ("Thất bại", "Failed"),
-    "import.result": ("Kết quả nhập {name}", "Result of importing {name}"),
-    "import.rows": ("Số dòng trong tệp", "Rows in the file"),
-    "import.written": ("Số vụ ghi mới hoặc cập nhật", "Incidents added or updated"),
-    "import.unchanged": ("Số vụ không đổi", "Unchanged incidents"),
-    "import.refused": ("Số dòng bị từ chối", "Rows refused"),
-    "import.committed": ("Đã ghi vào cơ sở dữ liệu.", "Written to the database."),
-    "import.nothing_written": (
-        "Không ghi dòng nào vì tệp có dòng lỗi. Sửa các dòng dưới đây, hoặc chọn «Chỉ nhập các dòng hợp lệ».",
-        "Nothing was written because the file has invalid rows. Fix the rows below, or choose "
-        "“Import valid rows only”.",
-    ),
-    "import.errors": ("Báo cáo lỗi từng dòng", "Per-row error report"),
-    "import.row": ("Dòng", "Row"),
-    "import.field": ("Trường", "Field"),
-    "import.value": ("Giá trị", "Value"),
-    "import.reason": ("Lý do", "Reason"),
-    "import.more_errors": ("… và {n} lỗi khác (tải báo cáo đầy đủ).", "… and {n} more errors (download the full report)."),
-    "import.download_errors": ("Tải báo cáo lỗi (CSV)", "Download the error report (CSV)"),
-    "import.failed": ("Không nhập được tệp: {reason}", "The file could not be imported: {reason}"),
-    "import.again": ("Nhập tệp khác", "Import another file"),
-    "import.row_numbering": (
-        "Số dòng tính từ dòng dữ liệu đầu tiên, không tính dòng tiêu đề (GeoJSON: số thứ tự đối tượng).",
-        "Rows are counted from the first data row; the header line is not counted (GeoJSON: feature number).",
-    ),
-    "import.recent": ("Các lần nhập gần đây", "Recent imports"),
-    "import.js_needed": ("Trang tự tải lại để cập nhật tiến độ.", "The page reloads itself to update progress."),
-})
 
 
 def status_of(job: import_jobs.ImportJob) -> dict:
@@ -144,7 +82,11 @@ def sniff(head: bytes, kind: str) -> str | None:
         text.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(text) - 4:  # a multi-byte character cut at the sniff boundary is fine
-            return "không phải UTF-8 / not UTF-8"
+            from geo.textencoding import garbled_characters
+
+            # Not UTF-8: a legacy Vietnamese file (Windows-1258) is detected and read by the import itself.
+            if garbled_characters(text.decode("cp1258", errors="replace").replace("\ufffd", "")):
+                return ("không phải văn bản UTF-8 hay Windows-1258 / neither UTF-8 nor Windows-1258 text")
     return None
 
 
@@ -205,43 +147,82 @@ class _ProgressWriter:
             import_jobs.update_progress(session, self.job_id, stage, done, total)
 
 
-def _run(job_id: str, db, path: Path, *, filename: str, username: str, skip_invalid: bool) -> None:
+def office_category_map():
+    """The office's offence-name map named by the ``CATEGORY_MAP_PATH`` setting, or None when unset.
+
+    Raises GeoInputError when the file is missing or invalid (the reason, without the setting's name: pages
+    name no configuration variable, the README does).
+    """
+    from geo.offences import read_category_map
+
+    configured = current_app.config.get("CATEGORY_MAP_PATH") or ""
+    if not configured:
+        return None
+    try:
+        return read_category_map(configured)
+    except GeoInputError as exc:
+        raise exc from None
+
+
+def _run(job_id: str, db, path: Path, *, filename: str, username: str, skip_invalid: bool,
+         category_map=None, report_folder: Path | None = None) -> None:
     from store.importing import import_incidents
 
     outcome: dict = {}
     try:
         outcome["report"] = import_incidents(db, path, skip_invalid=skip_invalid, username=username,
-                                             filename=filename, progress=_ProgressWriter(db, job_id))
+                                             filename=filename, progress=_ProgressWriter(db, job_id),
+                                             category_map=category_map)
     except (GeoInputError, ValueError) as exc:
-        outcome["error"] = str(exc).replace(path.name, filename)
+        outcome["error"] = import_jobs.refusal_to_keep(exc, {path.name: filename})
     except Exception:  # the traceback goes to the log, never to the page
-        log.exception("import job %s (%s) failed", job_id, filename)
+        log.exception("import job %s failed", job_id)
         outcome["internal_error"] = True
     finally:
         path.unlink(missing_ok=True)
     try:
         with db.transaction() as session:
-            import_jobs.finish_job(session, job_id, **outcome)
+            import_jobs.finish_job(session, job_id, report_folder=report_folder, **outcome)
     except Exception:
-        log.exception("import job %s (%s): the result could not be recorded", job_id, filename)
+        log.exception("import job %s: the result could not be recorded", job_id)
 
 
-def start_job(db, path: Path, *, filename: str, username: str, skip_invalid: bool) -> import_jobs.ImportJob:
+def start_job(db, path: Path, *, filename: str, username: str, skip_invalid: bool,
+              category_map=None) -> import_jobs.ImportJob:
     job_id = uuid.uuid4().hex
     with db.transaction() as session:
         job = import_jobs.create_job(session, job_id, username=username, filename=filename,
-                                     skip_invalid=skip_invalid)
+                                     skip_invalid=skip_invalid, upload_path=str(path))
     thread = threading.Thread(target=_run, args=(job_id, db, path), name=f"import-{job_id[:8]}", daemon=True,
-                              kwargs={"filename": filename, "username": username, "skip_invalid": skip_invalid})
+                              kwargs={"filename": filename, "username": username, "skip_invalid": skip_invalid,
+                                      "category_map": category_map,
+                                      # the whole per-row error report is kept beside the uploads
+                                      "report_folder": Path(current_app.instance_path)})
     thread.start()
     return job
+
+
+def _office_names():
+    """(rows for the page, error) of the office's category map: rows are (name, category label)."""
+    from geo.taxonomy import label
+
+    try:
+        category_map = office_category_map()
+    except GeoInputError as exc:
+        return None, error_text(exc)
+    if category_map is None:
+        return None, ""
+    lang = current_language()
+    rows = [(name, label("category", code, lang)) for name, code in category_map.entries()]
+    return {"rows": rows, "source": Path(category_map.source).name}, ""
 
 
 def _render_form(error: str = "", status: int = 200):
     recent = import_jobs.recent_jobs(db_session(), None if current_user.role == access.ADMIN
                                      else current_user.username)
-    return render_template("imports.html", job=None, error=error, recent=recent,
-                           max_mb=_max_bytes() // (1024 * 1024)), status
+    office_names, map_error = _office_names()
+    return render_template("imports.html", job=None, error=error, recent=recent, office_names=office_names,
+                           map_error=map_error, max_mb=_max_bytes() // (1024 * 1024)), status
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -268,19 +249,44 @@ def page():
     if kind == "xlsx" and (reason := _check_workbook(path)):
         path.unlink(missing_ok=True)
         return _render_form(t("import.bad_content", name=filename, kind="XLSX", reason=reason), 400)
+    try:
+        category_map = office_category_map()
+    except GeoInputError as exc:
+        path.unlink(missing_ok=True)
+        return _render_form(t("import.bad_map", reason=error_text(exc)), 500)
     job = start_job(current_app.extensions["db"], path, filename=filename, username=current_user.username,
-                    skip_invalid=request.form.get("skip_invalid") in ("1", "on", "true"))
+                    skip_invalid=request.form.get("skip_invalid") in ("1", "on", "true"), category_map=category_map)
     return redirect(url_for("imports.job_page", job_id=job.id), code=303)
+
+
+@bp.route("/import/template.<any(csv, xlsx):kind>")
+@allow(access.ADMIN, access.PLANNER)
+def template(kind):
+    """The blank incident file (``geo.import_template``): CSV header, or a workbook with accepted values."""
+    from geo.import_template import template_csv, template_xlsx
+
+    if kind == "csv":
+        body, mimetype = template_csv(), "text/csv; charset=utf-8"
+    else:
+        body, mimetype = template_xlsx(), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename=mau-nhap-vu-viec.{kind}"
+    return response
 
 
 @bp.route("/import/<job_id>")
 @allow(access.ADMIN, access.PLANNER)
 def job_page(job_id: str):
     job = _job_for_viewer(job_id)
-    errors = list(job.report.errors) if job.report is not None else []
+    report = job.report
+    groups = report.error_groups() if report is not None else []
     return render_template("imports.html", job=job, status=status_of(job), error="", recent=[],
-                           errors=errors[:SHOWN_ERRORS],
-                           more_errors=max(0, len(errors) - SHOWN_ERRORS), max_mb=_max_bytes() // (1024 * 1024))
+                           error_groups=groups[:SHOWN_GROUPS], more_groups=max(0, len(groups) - SHOWN_GROUPS),
+                           shown_rows=SHOWN_ROWS, kept_errors=len(report.errors) if report is not None else 0,
+                           error_total=report.error_total if report is not None else 0,
+                           errors_by_field=report.errors_by_field if report is not None else {},
+                           full_report=import_jobs.error_report_path(current_app.instance_path, job.id).exists(),
+                           max_mb=_max_bytes() // (1024 * 1024))
 
 
 @bp.route("/import/<job_id>/status")
@@ -297,15 +303,19 @@ def job_errors(job_id: str):
     job = _job_for_viewer(job_id)
     if job.report is None:
         abort(404)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["row", "field", "value", "reason"])
-    for error in job.report.errors:
-        # A leading = + - @ would run as a formula when the report is opened in a spreadsheet.
-        writer.writerow([error.row, error.field, _no_formula(str(error.value)), _no_formula(error.reason)])
-    return Response("\ufeff" + buffer.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="import-errors-{job.id[:8]}.csv"'})
+    from store.importing import error_report_csv
+
+    headers = {"Content-Disposition": f'attachment; filename="import-errors-{job.id[:8]}.csv"'}
+    full = import_jobs.error_report_path(current_app.instance_path, job.id)
+    if full.exists():  # every row error; a job finished before reports were kept has its first ones only
+        return Response(_gunzipped(full), mimetype="text/csv", headers=headers)
+    return Response(error_report_csv(job.report.errors), mimetype="text/csv", headers=headers)
 
 
-def _no_formula(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+def _gunzipped(path: Path):
+    """The report's text, streamed in pieces (a million refused rows never sit in memory whole)."""
+    import gzip
+
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as handle:
+        while piece := handle.read(256 * 1024):
+            yield piece

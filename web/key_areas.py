@@ -13,93 +13,18 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from geo.errors import GeoInputError
+from layers import palette
 from store import key_areas as ka
 from store.boundaries import communes_frame
+from translations import message
+from web.basemap import basemap_source
 from web import access, db_session, script_stash
 from web.access import allow
-from web.i18n import add_messages, current_language, t
+from web.boundary_view import read_view_set
+from web.i18n import current_language, error_text, t
 
 bp = Blueprint("key_areas", __name__)
 
-add_messages({
-    "ka.title": ("Địa bàn trọng điểm, phức tạp", "Key complex areas"),
-    "ka.map": ("Bản đồ địa bàn theo trạng thái", "Map of areas by status"),
-    "ka.list": ("Danh sách địa bàn", "Areas"),
-    "ka.new": ("Thêm địa bàn", "New area"),
-    "ka.district_page": ("Trang BCĐ 138 huyện", "District committee page"),
-    "ka.pending": ("Đề xuất chờ duyệt", "Pending proposals"),
-    "ka.none_pending": ("Không có đề xuất chờ duyệt.", "No pending proposals."),
-    "ka.targets": ("Chỉ tiêu chuyển hóa", "Conversion targets"),
-    "ka.achieved_share": ("Tỷ lệ chuyển hóa đạt (chỉ tiêu ≥ {pct}%)", "Share achieved (target ≥ {pct}%)"),
-    "ka.not_relapsed_share": ("Tỷ lệ không tái phức tạp (chỉ tiêu ≥ {pct}%)", "Share not relapsed (target ≥ {pct}%)"),
-    "ka.achieved_short": ("Đạt ≥ 60%", "Achieved ≥ 60%"),
-    "ka.not_relapsed_short": ("Không tái ≥ 85%", "Not relapsed ≥ 85%"),
-    "ka.on_track": ("Đạt tiến độ", "On track"),
-    "ka.at_risk": ("Có nguy cơ không đạt", "At risk"),
-    "ka.missed": ("Không thể đạt", "Missed"),
-    "ka.no_data": ("Chưa có dữ liệu", "No data"),
-    "ka.province": ("Toàn tỉnh", "Province"),
-    "ka.year": ("Năm chọn", "Year selected"),
-    "ka.all": ("Tất cả", "All"),
-    "ka.district": ("Huyện/thành phố", "District"),
-    "ka.commune": ("Xã/phường/thị trấn", "Commune"),
-    "ka.status": ("Trạng thái", "Status"),
-    "ka.name": ("Tên địa bàn", "Name"),
-    "ka.kind": ("Loại địa bàn", "Kind of place"),
-    "ka.types": ("Loại phức tạp", "Complexity types"),
-    "ka.decision": ("Quyết định lựa chọn (số)", "Selecting decision (number)"),
-    "ka.decision_date": ("Ngày quyết định", "Decision date"),
-    "ka.notes": ("Ghi chú", "Notes"),
-    "ka.filter": ("Lọc", "Filter"),
-    "ka.open": ("Mở", "Open"),
-    "ka.timeline": ("Dòng thời gian", "Timeline"),
-    "ka.proposals": ("Đề xuất", "Proposals"),
-    "ka.propose": ("Đề xuất chuyển trạng thái (BCĐ huyện)", "Propose a status change (district)"),
-    "ka.transition": ("Ghi nhận chuyển trạng thái (cấp tỉnh)", "Record a status change (province)"),
-    "ka.to_status": ("Chuyển sang", "Change to"),
-    "ka.date": ("Ngày", "Date"),
-    "ka.reason": ("Lý do", "Reason"),
-    "ka.document": ("Số văn bản", "Document number"),
-    "ka.submit_proposal": ("Gửi đề xuất", "Send proposal"),
-    "ka.submit_transition": ("Ghi nhận", "Record"),
-    "ka.approve": ("Duyệt", "Approve"),
-    "ka.reject": ("Từ chối", "Reject"),
-    "ka.note": ("Ý kiến (bắt buộc khi từ chối)", "Note (required to reject)"),
-    "ka.edit": ("Sửa thông tin", "Edit details"),
-    "ka.save": ("Lưu", "Save"),
-    "ka.edit_reason": ("Lý do sửa", "Reason for the edit"),
-    "ka.geometry": ("Hình của địa bàn", "Shape of the area"),
-    "ka.geometry_help": (
-        "Chọn một xã để lấy cả xã; hoặc vẽ vùng trên bản đồ (ấp, chợ, bến, tuyến); hoặc tải lên tệp GeoJSON/KML.",
-        "Choose a commune to take all of it; or draw the area on the map (hamlet, market, wharf, route); or "
-        "upload a GeoJSON/KML file."),
-    "ka.upload": ("Tệp GeoJSON/KML (tùy chọn)", "GeoJSON/KML file (optional)"),
-    "ka.created": ("Đã thêm địa bàn.", "Area created."),
-    "ka.saved": ("Đã lưu.", "Saved."),
-    "ka.proposed": ("Đã gửi đề xuất; chờ tỉnh duyệt.", "Proposal sent; waiting for the province."),
-    "ka.recorded": ("Đã ghi nhận chuyển trạng thái.", "Status change recorded."),
-    "ka.approved": ("Đã duyệt đề xuất.", "Proposal approved."),
-    "ka.rejected": ("Đã từ chối đề xuất.", "Proposal rejected."),
-    "ka.no_actions": ("Trạng thái cuối: không còn chuyển trạng thái nào.", "Final status: no further change."),
-    "ka.read_only": ("Bạn chỉ có quyền xem.", "You may only read."),
-    "ka.has_pending": ("Đang có đề xuất chờ duyệt: chuyển sang “{to}” (bởi {by}).",
-                       "A proposal is pending: change to “{to}” (by {by})."),
-    "ka.by": ("Người ghi", "By"),
-    "ka.approved_by": ("Người duyệt", "Approved by"),
-    "ka.direct": ("ghi nhận trực tiếp", "recorded directly"),
-    "ka.state": ("Tình trạng", "State"),
-    "ka.proposed_by": ("Người đề xuất", "Proposed by"),
-    "ka.decided_by": ("Người xử lý", "Decided by"),
-    "ka.actions": ("Thao tác được phép", "Allowed actions"),
-    "ka.selected_n": ("Số địa bàn", "Areas"),
-    "ka.achieved_n": ("Đạt", "Achieved"),
-    "ka.relapsed_n": ("Tái phức tạp", "Relapsed"),
-    "ka.pending_n": ("Chưa đánh giá", "Not yet evaluated"),
-    "ka.illustrative": ("minh họa", "illustrative"),
-    "ka.version": ("Phiên bản", "Version"),
-    "ka.choose_commune": ("— không chọn (vẽ hoặc tải lên) —", "— none (draw or upload) —"),
-    "ka.drawn_hint": ("Dùng công cụ vẽ ở góc trái bản đồ để vẽ vùng.", "Use the draw tool on the map's left to draw."),
-})
 
 # --- maps: the page holds the container; the script is served from this blueprint's own URL ---------------
 # (kept by web.script_stash in files every server process reads, so any gunicorn worker can serve it)
@@ -128,11 +53,12 @@ def map_script(token):
     return response
 
 
-def display_frames():
-    """(display communes, district polygons) of the active boundary set, simplified and cached."""
+def display_frames(boundary_set: str | None = None):
+    """(display communes, district polygons) of a boundary set (default: in force today), simplified and
+    cached; for a set without districts the polygons are the former districts."""
     from layers.overview import display_layers
 
-    return display_layers(communes_frame(db_session()))
+    return display_layers(communes_frame(db_session(), boundary_set))
 
 
 def province_bounds(districts):
@@ -161,37 +87,58 @@ def features_bounds(features):
     return [[miny - pad, minx - pad], [maxy + pad, maxx + pad]]
 
 
-def area_map(features, *, draw=False, focus_district=None, fit_features=False):
-    """The key-area map zoomed to the areas shown (``fit_features``), else the district, else the province."""
+def area_map(features, *, draw=False, focus_district=None, fit_features=False, boundary_set=None):
+    """The key-area map zoomed to the areas shown (``fit_features``), else the district, else the province,
+    drawn over the districts (or former districts) of ``boundary_set`` (default: in force today)."""
+    from web.communes import with_commune_search
+
+    m = area_folium_map(features, draw=draw, focus_district=focus_district, fit_features=fit_features,
+                        boundary_set=boundary_set)
+    shown, _districts = display_frames(boundary_set)
+    return stash_map(with_commune_search(m, shown, boundary_set or communes_frame(db_session()).attrs.get("version")))
+
+
+def area_folium_map(features, *, draw=False, focus_district=None, fit_features=False, boundary_set=None):
+    """The folium map of :func:`area_map` (for the page's script and its print)."""
     from layers.key_areas import key_area_map
 
-    _, districts = display_frames()
+    shown, districts = display_frames(boundary_set)
     bounds = (features_bounds(features) if fit_features else None) or district_bounds(districts, focus_district) \
-        or province_bounds(districts)
+        or province_bounds(shown)
     m = key_area_map(features, districts=districts, lang=current_language(), status_labels=ka.STATUS_LABELS,
                      draw=draw, tile_url=current_app.config.get("TILE_URL", ""),
-                     tile_attribution=current_app.config.get("TILE_ATTRIBUTION", ""),
+                     tile_attribution=current_app.config.get("TILE_ATTRIBUTION", ""), basemap=basemap_source(),
                      detail_url_template=url_for("key_areas.detail", area_id=0).replace("/0", "/{id}"),
                      bounds=bounds)
-    return stash_map(m)
+    return m
 
 
 # --- helpers ------------------------------------------------------------------------------------------------
 def district_names() -> dict[str, str]:
-    frame = communes_frame(db_session())
+    """The districts of the 2024 structure (latest set that has districts): district committees' records keep
+    them after 01/07/2025."""
+    from store.boundaries import set_rows, version_of
+
+    with_districts = [r for r in set_rows(db_session()) if version_of(r).has_districts]
+    if not with_districts:
+        return {}
+    frame = communes_frame(db_session(), with_districts[-1].version)
     return dict(sorted(zip(frame["district_code"], frame["district_name"])))
 
 
-def commune_choices(district_code=None) -> list[tuple[str, str, str]]:
-    frame = communes_frame(db_session())
+def commune_choices(district_code=None, frame=None, commune_code=None) -> list[tuple[str, str, str]]:
+    """Communes offered by the form: of ``frame`` (default: the set in force today), one district's or one's."""
+    frame = frame if frame is not None else communes_frame(db_session())
     if district_code:
         frame = frame[frame["district_code"] == district_code]
+    if commune_code:
+        frame = frame[frame["commune_code"] == commune_code]
     return [(r.commune_code, r.commune_name, r.district_code) for r in frame.sort_values("commune_name").itertuples()]
 
 
 def vocab():
     return {"STATUS_LABELS": ka.STATUS_LABELS, "KINDS": ka.KINDS, "COMPLEXITY_TYPES": ka.COMPLEXITY_TYPES,
-            "PROPOSAL_STATES": ka.PROPOSAL_STATES, "STATUS_COLORS": ka.STATUS_COLORS, "TRANSITIONS": ka.TRANSITIONS}
+            "PROPOSAL_STATES": ka.PROPOSAL_STATES, "STATUS_COLORS": palette.KEY_AREA_STATUS, "TRANSITIONS": ka.TRANSITIONS}
 
 
 def int_arg(name):
@@ -214,30 +161,79 @@ def targets_rows(year, viewer):
 @allow(*access.EVERYONE)
 def page():
     session = db_session()
+    years, year, district, status, target_year, view = _map_filters(session)
+    features = ka.area_features(session, current_user, year=year, district_code=district, status=status,
+                                lang=current_language())
+    pending = ka.proposals(session, current_user, state=ka.PENDING)
+    areas_by_id = {f["properties"]["id"]: f["properties"] for f in features}
+    communes = communes_frame(session)
+    return render_template(
+        "key_areas/index.html", map=area_map(features, focus_district=district, boundary_set=view.key or None),
+        features=features, view_set=view, unit_names={**district_names(), **dict(zip(
+            communes["commune_code"], communes["commune_name"]))},
+        years=years, year=year, district=district, status=status, districts=district_names(), pending=pending,
+        areas_by_id=areas_by_id, targets=targets_rows(target_year, current_user), target_year=target_year,
+        may_create=current_user.role in (access.ADMIN, access.PLANNER, access.DISTRICT, access.COMMUNE),
+        is_province=is_province(current_user), decisions=unit_decisions(session),
+        PROPOSAL_STATE_LABELS=ka.PROPOSAL_STATES, **vocab())
+
+
+def _map_filters(session):
+    """The key-area map's filters from the query string, shared by the page and its printed sheet:
+    (years with areas, year, district, status, the targets' year, the boundary set in view)."""
     years = ka.area_years(session)
     year = int_arg("year")
     district = request.args.get("district") or None
     status = request.args.get("status") if request.args.get("status") in ka.STATUSES else None
-    if current_user.role == access.DISTRICT:
-        district = current_user.district_code
-    features = ka.area_features(session, current_user, year=year, district_code=district, status=status)
-    pending = ka.proposals(session, current_user, state=ka.PENDING)
+    if access.is_local(current_user):
+        district = current_user.district_code or None  # a commune committee's list is its commune's already
     target_year = year or (years[0] if years else date.today().year)
-    areas_by_id = {f["properties"]["id"]: f["properties"] for f in features}
-    return render_template(
-        "key_areas/index.html", map=area_map(features, focus_district=district), features=features,
-        years=years, year=year, district=district, status=status, districts=district_names(), pending=pending,
-        areas_by_id=areas_by_id, targets=targets_rows(target_year, current_user), target_year=target_year,
-        may_create=current_user.role in (access.ADMIN, access.PLANNER, access.DISTRICT),
-        is_province=is_province(current_user), **vocab())
+    return years, year, district, status, target_year, read_view_set(date(target_year, 12, 31))
+
+
+def unit_decisions(session):
+    """A committee's decided proposals (None for province roles and guards, who see no such section)."""
+    from store.work_queue import decisions_for_unit
+
+    return decisions_for_unit(session, current_user) if access.is_local(current_user) else None
+
+
+@bp.route("/key-areas/print.<fmt>")
+@allow(*access.EVERYONE)
+def print_map(fmt: str):
+    """The key-area map of the filters in the query string (year, district, status) on an A4 sheet."""
+    from store.incidents import has_demo_data
+    from web.printing import check_format, print_response, sheet
+
+    check_format(fmt)
+    session = db_session()
+    _years, year, district, status, _target_year, view = _map_filters(session)
+    features = ka.area_features(session, current_user, year=year, district_code=district, status=status)
+    m = area_folium_map(features, focus_district=district, boundary_set=view.key or None)
+    lines = [f"{t('ka.year')}: {year or t('ka.all')}", f"{t('boundary.label')} {view.label}" if view.key else "",
+             district_names().get(district, district or ""),
+             pick(ka.STATUS_LABELS[status]) if status else "", t("print.areas_shown", n=len(features))]
+    return print_response(m, sheet(t("ka.title"), lines, demo=has_demo_data(session),
+                                   sources=[t("print.source_tracker")]), fmt, "dia-ban-trong-diem")
 
 
 @bp.route("/key-areas/district")
-@allow(access.DISTRICT, access.PLANNER, access.ADMIN)
+@allow(access.DISTRICT, access.COMMUNE, access.PLANNER, access.ADMIN)
 def district():
     """A district committee's areas with the actions it may take on each (province roles pick a district)."""
     session = db_session()
     names = district_names()
+    if current_user.role == access.COMMUNE:
+        from store.boundaries import commune_in_current_set
+
+        code = current_user.commune_code
+        names = {code: commune_in_current_set(session, code)[1]}
+        areas = ka.list_key_areas(session, current_user)
+        pending = {p.key_area_id: p for p in ka.proposals(session, current_user, state=ka.PENDING)}
+        years = sorted({a.year_selected for a in areas}, reverse=True)
+        targets = {y: targets_rows(y, current_user).get(code) for y in years}
+        return render_template("key_areas/district.html", code=code, names=names, areas=areas, pending=pending,
+                               targets=targets, years=years, may_edit=True, is_province=False, **vocab())
     code = current_user.district_code if current_user.role == access.DISTRICT else request.args.get("district")
     if not code:
         code = next(iter(names), None)
@@ -262,8 +258,8 @@ def _uploaded_or_drawn_geometry():
         limit = int(current_app.config.get("KEY_AREA_UPLOAD_MAX_BYTES", 5 * 1024 * 1024))
         content = upload.read(limit + 1)
         if len(content) > limit:
-            raise GeoInputError(f"Tệp {upload.filename[:80]!r} lớn hơn {limit // 1024} KB; hãy đơn giản hóa hình "
-                                f"trước khi tải lên. / The file is larger than {limit // 1024} KB.")
+            raise GeoInputError(message("key_areas.error.file_too_large", name=repr(upload.filename[:80]),
+                                            limit_kb=limit // 1024))
         return read_area_file(upload.filename, content), "upload"
     drawn = (request.form.get("geometry") or "").strip()
     if drawn:
@@ -272,9 +268,11 @@ def _uploaded_or_drawn_geometry():
 
 
 @bp.route("/key-areas/new", methods=["GET", "POST"])
-@allow(access.ADMIN, access.PLANNER, access.DISTRICT)
+@allow(access.ADMIN, access.PLANNER, access.DISTRICT, access.COMMUNE)
 def new():
     own = current_user.district_code if current_user.role == access.DISTRICT else None
+    own_commune = current_user.commune_code if current_user.role == access.COMMUNE else None
+    view = read_view_set()
     error, status, form = None, 200, request.form
     if request.method == "POST":
         district_code = own or request.form.get("district_code", "")
@@ -285,26 +283,32 @@ def new():
                     session, current_user, name=form.get("name"), kind=form.get("kind", ""),
                     district_code=district_code, year_selected=form.get("year_selected"),
                     complexity_types=form.getlist("complexity_types"), decision_number=form.get("decision_number"),
-                    decision_date=form.get("decision_date") or None, commune_code=form.get("commune_code") or None,
-                    geometry=geometry, geometry_source=source, notes=form.get("notes", ""))
+                    decision_date=form.get("decision_date") or None,
+                    commune_code=own_commune or form.get("commune_code") or None,
+                    geometry=geometry, geometry_source=source, notes=form.get("notes", ""),
+                    expected_set=form.get("set") or None)
                 area_id = area.id
             flash(t("ka.created"), "success")
             return redirect(url_for("key_areas.detail", area_id=area_id), 303)
         except (ka.TrackerError, GeoInputError) as e:
-            error, status = str(e), getattr(e, "status", 400)
-    features = ka.area_features(db_session(), current_user, district_code=own)
+            error, status = error_text(e), getattr(e, "status", 400)
+    features = ka.area_features(db_session(), current_user, district_code=own, lang=current_language())
     return render_template("key_areas/new.html", map=area_map(features, draw=True, focus_district=own), error=error,
-                           form=form, own=own, districts=district_names(), communes=commune_choices(own),
+                           form=form, own=own, districts=district_names() if view.has_districts else {},
+                           communes=commune_choices(own, view.communes, own_commune), view_set=view,
                            this_year=date.today().year, **vocab()), status
 
 
 def _detail(area_id, *, error=None, status=200, form=None):
+    from web.evaluation_views import displacement_section
+
     session = db_session()
     try:
         area = ka.get_key_area(session, current_user, area_id)
     except ka.NotFound:
         abort(404)
-    features = ka.area_features(session, current_user, district_code=area.district_code)
+    features = ka.area_features(session, current_user, district_code=area.district_code,
+                                lang=current_language())
     features = [f for f in features if f["properties"]["id"] == area.id]
     pending = ka.pending_proposal(session, area.id)
     return render_template(
@@ -313,7 +317,9 @@ def _detail(area_id, *, error=None, status=200, form=None):
         proposals=ka.proposals(session, current_user, area_id=area.id), pending=pending,
         may_edit=ka.may_edit(current_user, area.district_code) and current_user.role != access.BORDER_GUARD,
         is_province=is_province(current_user), allowed=ka.allowed_transitions(area.status),
-        today=date.today().isoformat(), districts=district_names(), **vocab()), status
+        cycles=ka.cycles(session, area), next_year=max(area.year_selected + 1, date.today().year),
+        today=date.today().isoformat(), districts=district_names(), displacement=displacement_section(area),
+        **vocab()), status
 
 
 @bp.route("/key-areas/<int:area_id>")
@@ -329,13 +335,13 @@ def _write(area_id, action, success_key):
     except (ka.TrackerError, GeoInputError) as e:
         if isinstance(e, ka.NotFound):
             abort(404)
-        return _detail(area_id, error=str(e), status=getattr(e, "status", 400), form=request.form)
+        return _detail(area_id, error=error_text(e), status=getattr(e, "status", 400), form=request.form)
     flash(t(success_key), "success")
     return redirect(url_for("key_areas.detail", area_id=area_id), 303)
 
 
 @bp.route("/key-areas/<int:area_id>/edit", methods=["POST"])
-@allow(access.ADMIN, access.PLANNER, access.DISTRICT)
+@allow(access.ADMIN, access.PLANNER, access.DISTRICT, access.COMMUNE)
 def edit(area_id):
     form = request.form
     changes = {"name": form.get("name", ""), "kind": form.get("kind", ""),
@@ -346,7 +352,7 @@ def edit(area_id):
 
 
 @bp.route("/key-areas/<int:area_id>/propose", methods=["POST"])
-@allow(access.ADMIN, access.PLANNER, access.DISTRICT)
+@allow(access.ADMIN, access.PLANNER, access.DISTRICT, access.COMMUNE)
 def propose(area_id):
     return _status_change(area_id, ka.propose_transition, "ka.proposed")
 
@@ -364,6 +370,26 @@ def _status_change(area_id, change, done_message):
         s, current_user, area_id, expected_version=form.get("version"), to_status=form.get("to_status", ""),
         event_date=form.get("event_date", ""), reason=form.get("reason", ""),
         document_number=form.get("document_number", "")), done_message)
+
+
+@bp.route("/key-areas/<int:area_id>/reselect", methods=["POST"])
+@allow(access.ADMIN, access.PLANNER, access.DISTRICT)
+def reselect(area_id):
+    """Select a relapsed area again in a later year (a new cycle linked to this one)."""
+    form = request.form
+    try:
+        with current_app.extensions["db"].transaction() as session:
+            cycle = ka.reselect_key_area(session, current_user, area_id, year_selected=form.get("year_selected"),
+                                         decision_number=form.get("decision_number", ""),
+                                         decision_date=form.get("decision_date") or None,
+                                         reason=form.get("reason", ""))
+            new_id = cycle.id
+    except (ka.TrackerError, GeoInputError) as e:
+        if isinstance(e, ka.NotFound):
+            abort(404)
+        return _detail(area_id, error=error_text(e), status=getattr(e, "status", 400), form=form)
+    flash(t("ka.reselected"), "success")
+    return redirect(url_for("key_areas.detail", area_id=new_id), 303)
 
 
 @bp.route("/key-areas/proposals/<int:proposal_id>/decide", methods=["POST"])
@@ -391,5 +417,3 @@ def _register_demo_seeder(state):
     seeders = state.app.extensions.setdefault("demo_seeders", [])
     if seed_demo_tracker not in seeders:
         seeders.append(seed_demo_tracker)
-
-

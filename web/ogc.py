@@ -3,30 +3,37 @@
 Collections are the layers of :data:`web.exports.LAYERS` (communes with counts, incidents by role, commune
 hotspots, key areas). Items honour ``bbox``, ``limit`` (1–10,000, default 100), ``offset``, ``datetime``
 (RFC 3339 instant or interval with ``..`` open ends, on the layer's temporal property) and the layer's
-queryables ``year``, ``category``, ``district`` (the same filters as the map). Requests authenticate with
+queryables ``year``, ``category``, ``district`` and ``set`` (the boundary set; the same filters as the map),
+validated by the marshmallow schemas of ``web/api_schemas.py`` that also describe them in ``/ogc/api``.
+Times are written as RFC 3339 with their offset (``2022-12-01T15:49:00+07:00``) in items and extents alike,
+and ``datetime`` filters take any offset. The incidents layer is paged in the database; the others are built
+once per data version and viewer scope (``web.view_cache``) and paged from there. Every answer under ``/ogc``,
+errors included, is JSON; an error is the OGC exception ``{"code", "description"}``. Requests authenticate with
 the session cookie or an API token (``Authorization: Bearer …``, issued by ``flask create-token``);
-confidential incidents are redacted for uncleared accounts exactly as on the map.
+confidential incidents are no items at all for uncleared accounts (their single-item URL answers 404);
+they are counted in the communes collection as on the map.
 
 References: OGC 17-069r4 (OGC API – Features – Part 1: Core, 1.0.1), requirement classes /req/core,
 /req/geojson, /req/oas30.
 """
 from __future__ import annotations
 
-import dataclasses
-
+import functools
 import json
-import math
+import re
 from datetime import datetime, timezone
 
-import pandas as pd
-import shapely
-from flask import Blueprint, Response, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 from flask_login import current_user
 
 from geo.errors import GeoInputError
+from translations import message
 from web import access, db_session
 from web.access import allow
-from web.exports import LAYERS, ExportFilters, feature_dicts, known_districts, read_filters
+from web.api_schemas import CRS84, OgcFormat, OgcItemsQuery, load_query, rfc3339, rfc3339_column
+from web.exports import LAYERS, ExportFilters, known_districts, read_filters
+from web.i18n import current_language
+from web.view_cache import cached_view, viewer_scope
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -35,42 +42,43 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 GEOJSON = "application/geo+json"
 JSON = "application/json"
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
-DEFAULT_LIMIT, MAX_LIMIT = 100, 10_000
-KNOWN_PARAMS = {"f", "bbox", "bbox-crs", "limit", "offset", "datetime", "year", "category", "district", "lang"}
-
-
-class OgcError(GeoInputError):
-    """A bad OGC request parameter (answered 400 with the OGC exception JSON)."""
+SCHEMA_JSON = "application/schema+json"
+QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
+# HTTP status → OGC exception code (OGC 17-069r4, 7.5.1: an exception carries a code and a description)
+EXCEPTION_CODES = {400: "InvalidParameterValue", 401: "NotAuthenticated", 403: "Forbidden", 404: "NotFound",
+                   405: "MethodNotAllowed", 406: "NotAcceptable", 413: "PayloadTooLarge",
+                   429: "TooManyRequests", 500: "ServerError", 503: "ServiceUnavailable"}
 
 
 def _json(body, mimetype=JSON, status=200):
     return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=mimetype)
 
 
+def exception(status: int, description: str) -> Response:
+    """The OGC exception answer for ``status`` (``{"code", "description"}``); 401 names the Bearer scheme."""
+    response = _json({"code": EXCEPTION_CODES.get(status, "ServerError"), "description": description},
+                     status=status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="bando138 OGC API"'
+    return response
+
+
 def _url(endpoint, **values):
     return url_for(endpoint, _external=True, **values)
 
 
-def _check_format():
-    fmt = request.args.get("f")
-    if fmt not in (None, "json", "geojson"):
-        raise OgcError(f"f {fmt!r} is not one of: json, geojson")
-
-
-@bp.errorhandler(GeoInputError)
-def bad_request(error):
-    return _json({"code": "InvalidParameterValue", "description": str(error)}, status=400)
+def _format_only():
+    load_query(OgcFormat(), request.args)
 
 
 @bp.route("")
 @bp.route("/")
 @allow(*access.EVERYONE)
 def landing():
-    _check_format()
+    _format_only()
     return _json({
         "title": "Bản đồ 138 — OGC API Features",
         "description": "Lớp bản đồ của BCĐ 138 tỉnh Đồng Tháp (xã và số vụ, vụ việc theo quyền, điểm nóng, địa bàn "
@@ -87,177 +95,224 @@ def landing():
 @bp.route("/conformance")
 @allow(*access.EVERYONE)
 def conformance():
-    _check_format()
+    _format_only()
     return _json({"conformsTo": CONFORMANCE})
 
 
-def _extent(frame, layer) -> dict:
-    located = frame[frame.geometry.notna()] if len(frame) else frame
-    bbox = [round(v, 6) for v in located.total_bounds] if len(located) else [-180.0, -90.0, 180.0, 90.0]
-    extent = {"spatial": {"bbox": [bbox], "crs": CRS84}}
-    if layer.temporal and len(frame) and frame[layer.temporal].notna().any():
-        times = pd.to_datetime(frame[layer.temporal])
-        extent["temporal"] = {"interval": [[_rfc3339(times.min()), _rfc3339(times.max())]],
-                              "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+def _session_key(*topics) -> tuple:
+    from store.meta import data_version
+
+    session = db_session()
+    return (str(session.get_bind().url), data_version(session, *topics), viewer_scope(current_user))
+
+
+def _extent(layer) -> dict:
+    """Spatial and temporal extent from aggregate queries (incidents) or the cached boundaries — never by
+    building the layer."""
+    from store.incidents import spatial_extent, temporal_extent
+
+    session = db_session()
+    viewer = current_user._get_current_object()
+    if layer.id == "incidents":
+        bbox = spatial_extent(session, viewer)
+    else:
+        bbox = cached_view(("ogc-extent", layer.id) + _session_key("boundaries", "key_areas"),
+                           lambda: _layer_bounds(layer))
+    extent = {"spatial": {"bbox": [[round(v, 6) for v in bbox] if bbox else [-180.0, -90.0, 180.0, 90.0]],
+                          "crs": CRS84}}
+    if layer.temporal:
+        first, last = temporal_extent(session, viewer)
+        if first is not None:
+            extent["temporal"] = {"interval": [[rfc3339(first), rfc3339(last)]],
+                                  "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
     return extent
 
 
-def _rfc3339(value) -> str:
-    return pd.Timestamp(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _layer_bounds(layer):
+    if layer.id in ("communes", "hotspots"):
+        from store.boundaries import communes_frame
+
+        communes = communes_frame(db_session(), _default_filters().boundary_set)
+        return tuple(float(v) for v in communes.total_bounds) if len(communes) else None
+    frame = _whole(layer, _default_filters())
+    located = frame[frame.geometry.notna()] if len(frame) else frame
+    return tuple(float(v) for v in located.total_bounds) if len(located) else None
 
 
-def _collection(layer, frame) -> dict:
+def _default_filters() -> ExportFilters:
+    return read_filters({}, current_user._get_current_object(), known_districts(db_session()))
+
+
+def _collection(layer) -> dict:
     return {
         "id": layer.id, "title": layer.title[0], "description": f"{layer.description[0]} / {layer.description[1]}",
-        "itemType": "feature", "crs": [CRS84], "storageCrs": CRS84, "extent": _extent(frame, layer),
+        "itemType": "feature", "crs": [CRS84], "storageCrs": CRS84, "extent": _extent(layer),
         "links": [
             {"href": _url("ogc.collection", collection_id=layer.id), "rel": "self", "type": JSON,
              "title": layer.title[0]},
             {"href": _url("ogc.items", collection_id=layer.id), "rel": "items", "type": GEOJSON,
              "title": "Items (GeoJSON)"},
+            {"href": _url("ogc.queryables", collection_id=layer.id), "rel": QUERYABLES_REL, "type": SCHEMA_JSON,
+             "title": "Queryables"},
         ],
     }
 
 
-def _frame(layer, filters: ExportFilters | None = None, bbox=None):
+def _whole(layer, filters: ExportFilters):
+    """The whole layer for these filters, built once per data version and viewer scope."""
     session = db_session()
     viewer = current_user._get_current_object()
-    filters = filters or read_filters(request.args, viewer, known_districts(session))
-    if bbox is not None:
-        filters = dataclasses.replace(filters, bbox=tuple(bbox))
-    return layer.build(session, viewer, filters)
+    # the language too: a layer may write labels in it (key areas' status)
+    key = ("ogc-layer", layer.id, filters, current_language()) + \
+        _session_key("incidents", "boundaries", "population", "key_areas")
+    return cached_view(key, lambda: layer.build(session, viewer, filters))
 
 
 def _layer(collection_id):
     if collection_id not in LAYERS:
-        return None
+        raise OgcNotFound(f"collection {collection_id!r} is not one of: {', '.join(LAYERS)}")
     return LAYERS[collection_id]
 
 
-def _not_found(what):
-    return _json({"code": "NotFound", "description": what}, status=404)
+class OgcNotFound(Exception):
+    """No such collection or feature (answered 404 with the OGC exception)."""
+
+
+@bp.errorhandler(OgcNotFound)
+def not_found(error):
+    return exception(404, str(error))
 
 
 @bp.route("/collections")
 @allow(*access.EVERYONE)
 def collections():
-    _check_format()
+    _format_only()
     return _json({
         "links": [{"href": _url("ogc.collections"), "rel": "self", "type": JSON, "title": "Collections"}],
-        "collections": [_collection(layer, _frame(layer)) for layer in LAYERS.values()],
+        "collections": [_collection(layer) for layer in LAYERS.values()],
     })
 
 
 @bp.route("/collections/<collection_id>")
 @allow(*access.EVERYONE)
 def collection(collection_id):
-    _check_format()
+    _format_only()
+    return _json(_collection(_layer(collection_id)))
+
+
+@bp.route("/collections/<collection_id>/queryables")
+@allow(*access.EVERYONE)
+def queryables(collection_id):
+    """The collection's queryables as a JSON Schema (OGC API – Features – Part 3, /req/queryables)."""
+    from geo.taxonomy import category_selections
+
+    _format_only()
     layer = _layer(collection_id)
-    if layer is None:
-        return _not_found(f"collection {collection_id!r} is not one of: {', '.join(LAYERS)}")
-    return _json(_collection(layer, _frame(layer)))
+    known = {
+        "year": {"type": "integer", "minimum": 1900, "maximum": 2100, "title": "Năm / Calendar year"},
+        "category": {"type": "string", "enum": sorted(category_selections()), "title": "Loại / Category"},
+        "district": {"type": "string", "enum": sorted(known_districts(db_session())),
+                     "title": "Huyện / District code"},
+    }
+    properties = {name: known[name] for name in layer.queryables if name in known}
+    if layer.temporal:
+        properties[layer.temporal] = {"type": "string", "format": "date-time",
+                                      "title": "Thời điểm / Time (datetime parameter)"}
+    properties["geometry"] = {"$ref": "https://geojson.org/schema/%s.json" % layer.geometry_type}
+    return _json({"$schema": "https://json-schema.org/draft/2019-09/schema",
+                  "$id": _url("ogc.queryables", collection_id=layer.id), "type": "object",
+                  "title": layer.title[0], "properties": properties, "additionalProperties": False},
+                 mimetype=SCHEMA_JSON)
 
 
-def parse_bbox(text: str | None):
-    if not text:
-        return None
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise OgcError(f"bbox {text!r} is not 4 (or 6) comma-separated numbers") from None
-    if len(values) == 6:
-        values = [values[0], values[1], values[3], values[4]]
-    if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise OgcError(f"bbox {text!r} is not 4 (or 6) comma-separated numbers")
-    minx, miny, maxx, maxy = values
-    if miny > maxy or not (-90 <= miny <= 90 and -90 <= maxy <= 90):
-        raise OgcError(f"bbox {text!r}: latitudes must be within −90…90 with the lower first")
-    return values
+_SAFE_ID = re.compile(r"[A-Za-z0-9_.~-]+")
 
 
-def _parse_instant(text: str, end: bool):
-    text = text.strip()
-    try:
-        if len(text) == 10:
-            day = pd.Timestamp(text)
-            return day + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1) if end else day
-        stamp = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        raise OgcError(f"datetime {text!r} is not an RFC 3339 date-time") from None
-    if stamp.tzinfo is not None:  # stored times are local (Asia/Ho_Chi_Minh) without zone
-        stamp = stamp.tz_convert("Asia/Ho_Chi_Minh").tz_localize(None)
-    return stamp
+def _feature_texts(frame, layer, *, links: bool = True):
+    """The GeoJSON text of each feature of ``frame`` (:func:`geo.geojson.feature_texts`): times as RFC 3339
+    with their offset, ``id`` from the ``id`` column and, with ``links``, each item's ``self`` link."""
+    from urllib.parse import quote
+
+    from geo.geojson import feature_texts
+
+    columns = {}
+    for name in frame.columns:
+        if name in ("id", frame.geometry.name):
+            continue
+        values = frame[name]
+        columns[name] = rfc3339_column(values) if name in (layer.temporal, "reported_at") else values
+    ids = frame["id"].to_numpy()
+    members = None
+    if links:
+        # url_for once: the href is the items URL and the quoted id (safe characters need no JSON escaping)
+        prefix = json.dumps(_url("ogc.items", collection_id=layer.id) + "/")[:-1]
+        quoted = [text if _SAFE_ID.fullmatch(text) else quote(text, safe="") for text in map(str, ids.tolist())]
+        members = {"links": [f'[{{"href":{prefix}{q}","rel":"self","type":"{GEOJSON}"}}]' for q in quoted]}
+    return feature_texts(frame.geometry.to_numpy(), columns, ids=ids, members=members)
 
 
-def parse_datetime(text: str | None):
-    """(start, end) inclusive timestamps or None for open ends; None if no filter."""
-    if not text:
-        return None
-    if "/" in text:
-        first, _, last = text.partition("/")
-        start = None if first in ("", "..") else _parse_instant(first, end=False)
-        finish = None if last in ("", "..") else _parse_instant(last, end=True)
-        if start is None and finish is None:
-            raise OgcError(f"datetime {text!r}: at least one end of the interval must be given")
-        if start is not None and finish is not None and start > finish:
-            raise OgcError(f"datetime {text!r}: the interval ends before it starts")
-        return start, finish
-    instant = _parse_instant(text, end=False)
-    return instant, (_parse_instant(text, end=True) if len(text.strip()) == 10 else instant)
+def _in_interval(frame, layer, interval):
+    """Which rows of ``frame`` lie in ``interval`` (boolean array; every row when there is none)."""
+    import numpy as np
+    import pandas as pd
+
+    if interval is None or not len(frame):
+        return np.ones(len(frame), dtype=bool)
+    times = pd.to_datetime(frame[layer.temporal])
+    keep = times.notna()
+    if interval[0] is not None:
+        keep &= times >= interval[0]
+    if interval[1] is not None:
+        keep &= times <= interval[1]
+    return keep.to_numpy()
 
 
-def _int_param(name, default, low, high):
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise OgcError(f"{name} {raw!r} is not an integer") from None
-    if not low <= value <= high:
-        raise OgcError(f"{name} {value} is not between {low} and {high}")
-    return value
+def _in_bbox(frame, bbox):
+    """Which rows of ``frame`` intersect ``bbox`` (boolean array; every row when there is none)."""
+    import numpy as np
+    import shapely
+
+    if bbox is None or not len(frame):
+        return np.ones(len(frame), dtype=bool)
+    minx, miny, maxx, maxy = bbox
+    boxes = [shapely.box(minx, miny, maxx, maxy)] if minx <= maxx else \
+        [shapely.box(minx, miny, 180, maxy), shapely.box(-180, miny, maxx, maxy)]  # across the antimeridian
+    return (frame.geometry.notna() & frame.geometry.intersects(shapely.union_all(boxes))).to_numpy()
+
+
+def _whole_texts(layer, filters: ExportFilters):
+    """The whole layer and the text of each of its features, made once per data version and viewer scope:
+    a page of a layer built whole is a slice of these texts."""
+    frame = _whole(layer, filters)
+    key = ("ogc-texts", layer.id, filters, current_language(), _url("ogc.items", collection_id=layer.id)) + \
+        _session_key("incidents", "boundaries", "population", "key_areas")
+    return frame, cached_view(key, lambda: _feature_texts(frame, layer))
 
 
 @bp.route("/collections/<collection_id>/items")
 @allow(*access.EVERYONE)
 def items(collection_id):
-    _check_format()
     layer = _layer(collection_id)
-    if layer is None:
-        return _not_found(f"collection {collection_id!r} is not one of: {', '.join(LAYERS)}")
-    unknown = sorted(set(request.args) - KNOWN_PARAMS)
-    if unknown:
-        raise OgcError(f"parameters {unknown} are not known; allowed: {', '.join(sorted(KNOWN_PARAMS))}")
-    if request.args.get("bbox-crs") not in (None, "", CRS84):
-        raise OgcError(f"bbox-crs {request.args.get('bbox-crs')!r} is not supported; use {CRS84}")
-    limit = _int_param("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
-    offset = _int_param("offset", 0, 0, 10**9)
-    bbox = parse_bbox(request.args.get("bbox"))
-    interval = parse_datetime(request.args.get("datetime"))
-    frame = _frame(layer, bbox=bbox)
-    if bbox is not None:
-        minx, miny, maxx, maxy = bbox
-        boxes = [shapely.box(minx, miny, maxx, maxy)] if minx <= maxx else \
-            [shapely.box(minx, miny, 180, maxy), shapely.box(-180, miny, maxx, maxy)]  # across the antimeridian
-        area = shapely.union_all(boxes)
-        frame = frame[frame.geometry.notna() & frame.geometry.intersects(area)]
-    if interval is not None:
-        if not layer.temporal:
-            raise OgcError(f"datetime: collection {layer.id!r} has no temporal property")
-        times = pd.to_datetime(frame[layer.temporal])
-        keep = times.notna()
-        if interval[0] is not None:
-            keep &= times >= interval[0]
-        if interval[1] is not None:
-            keep &= times <= interval[1]
-        frame = frame[keep]
-    matched = len(frame)
-    page = frame.iloc[offset:offset + limit]
-    features = feature_dicts(page)
-    for feature in features:
-        feature["links"] = [{"href": _url("ogc.item", collection_id=layer.id, feature_id=feature["id"]),
-                             "rel": "self", "type": GEOJSON}]
+    query = load_query(OgcItemsQuery(), request.args)
+    limit, offset, bbox, interval = query["limit"], query["offset"], query.get("bbox"), query.get("datetime")
+    if interval is not None and not layer.temporal:
+        raise GeoInputError(message("ogc.error.not_temporal", collection=repr(layer.id)))
+    session = db_session()
+    viewer = current_user._get_current_object()
+    filters = read_filters(request.args, viewer, known_districts(session))
+    if layer.page is not None:
+        import dataclasses
+
+        page, matched = layer.page(session, viewer, dataclasses.replace(filters, bbox=bbox), interval,
+                                   limit, offset)
+        features = _feature_texts(page, layer)
+    else:
+        import numpy as np
+
+        frame, texts = _whole_texts(layer, filters)
+        chosen = np.flatnonzero(_in_bbox(frame, bbox) & _in_interval(frame, layer, interval))
+        matched, features = len(chosen), texts[chosen[offset:offset + limit]]
+    current_app.logger.debug("ogc items %s limit=%d offset=%d matched=%d", layer.id, limit, offset, matched)
     args = {k: v for k, v in request.args.items() if k not in ("offset", "limit")}
     links = [
         {"href": _url("ogc.items", collection_id=layer.id, offset=offset, limit=limit, **args), "rel": "self",
@@ -270,70 +325,45 @@ def items(collection_id):
     if offset > 0:
         links.append({"href": _url("ogc.items", collection_id=layer.id, offset=max(0, offset - limit), limit=limit,
                                    **args), "rel": "prev", "type": GEOJSON, "title": "Previous page"})
-    return _json({"type": "FeatureCollection", "features": features, "numberMatched": matched,
-                  "numberReturned": len(features), "timeStamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  "links": links}, mimetype=GEOJSON)
+    # The features are GeoJSON text already; the rest of the page is written around them.
+    rest = json.dumps({"numberMatched": matched, "numberReturned": len(features),
+                       "timeStamp": rfc3339(datetime.now(timezone.utc)), "links": links}, ensure_ascii=False)
+    body = '{"type":"FeatureCollection","features":[' + ",".join(features.tolist()) + "]," + rest[1:]
+    return Response(body, mimetype=GEOJSON)
 
 
 @bp.route("/collections/<collection_id>/items/<feature_id>")
 @allow(*access.EVERYONE)
 def item(collection_id, feature_id):
-    _check_format()
+    _format_only()
     layer = _layer(collection_id)
-    if layer is None:
-        return _not_found(f"collection {collection_id!r} is not one of: {', '.join(LAYERS)}")
-    frame = _frame(layer)
+    session = db_session()
+    frame = _whole(layer, read_filters({}, current_user._get_current_object(), known_districts(session)))
     match = frame[frame["id"].astype(str) == str(feature_id)] if len(frame) else frame
     if not len(match):
-        return _not_found(f"feature {feature_id!r} is not in collection {layer.id!r}")
-    feature = feature_dicts(match.iloc[:1])[0]
-    feature["links"] = [
+        # The id asked for is not echoed: the answer is the same whether it names a hidden case or nothing.
+        raise OgcNotFound(f"no such feature in collection {layer.id!r}")
+    feature = _feature_texts(match.iloc[:1], layer, links=False)[0]
+    links = [
         {"href": _url("ogc.item", collection_id=layer.id, feature_id=feature_id), "rel": "self", "type": GEOJSON},
         {"href": _url("ogc.collection", collection_id=layer.id), "rel": "collection", "type": JSON},
     ]
-    return _json(feature, mimetype=GEOJSON)
+    return Response(feature[:-1] + ',"links":' + json.dumps(links, ensure_ascii=False) + "}", mimetype=GEOJSON)
 
 
 @bp.route("/api")
 @allow(*access.EVERYONE)
 def openapi():
-    """A minimal OpenAPI 3.0 definition of these endpoints (requirement class /req/oas30)."""
-    def param(name, description, schema, where="query", required=False):
-        return {"name": name, "in": where, "description": description, "required": required, "schema": schema}
+    """The OpenAPI 3.0 definition of these endpoints (requirement class /req/oas30), cut from the one
+    document of the JSON API (``web/openapi.py``) with ``/ogc`` as its server."""
+    _format_only()
+    return Response(_openapi_text(_url("ogc.landing").rstrip("/")), mimetype=OPENAPI)
 
-    item_params = [
-        param("bbox", "minLon,minLat,maxLon,maxLat (CRS84)", {"type": "array", "items": {"type": "number"},
-                                                             "minItems": 4, "maxItems": 6}),
-        param("limit", "items per page", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
-                                          "default": DEFAULT_LIMIT}),
-        param("offset", "items to skip", {"type": "integer", "minimum": 0, "default": 0}),
-        param("datetime", "RFC 3339 instant or interval (../end, start/..)", {"type": "string"}),
-        param("year", "calendar year", {"type": "integer"}),
-        param("category", "category code, social_order, border_corridor or group:<group>", {"type": "string"}),
-        param("district", "district code", {"type": "string"}),
-    ]
-    collection_id = param("collectionId", "collection", {"type": "string", "enum": list(LAYERS)}, "path", True)
-    ok = {"200": {"description": "OK"}}
-    body = {
-        "openapi": "3.0.3",
-        "info": {"title": "Bản đồ 138 — OGC API Features", "version": "1.0.0"},
-        "servers": [{"url": _url("ogc.landing").rstrip("/")}],
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"bearer": []}],
-        "paths": {
-            "/": {"get": {"summary": "Landing page", "operationId": "getLandingPage", "responses": ok}},
-            "/conformance": {"get": {"summary": "Conformance classes", "operationId": "getConformance",
-                                     "responses": ok}},
-            "/collections": {"get": {"summary": "Collections", "operationId": "getCollections", "responses": ok}},
-            "/collections/{collectionId}": {"get": {"summary": "A collection", "operationId": "describeCollection",
-                                                    "parameters": [collection_id], "responses": ok}},
-            "/collections/{collectionId}/items": {"get": {"summary": "Features", "operationId": "getFeatures",
-                                                          "parameters": [collection_id] + item_params,
-                                                          "responses": ok}},
-            "/collections/{collectionId}/items/{featureId}": {"get": {
-                "summary": "One feature", "operationId": "getFeature",
-                "parameters": [collection_id, param("featureId", "feature id", {"type": "string"}, "path", True)],
-                "responses": ok}},
-        },
-    }
-    return _json(body, mimetype="application/vnd.oai.openapi+json")
+
+@functools.lru_cache(maxsize=16)  # a few host names a proxy may send; the document is ≈ 40 kB
+def _openapi_text(server_url: str) -> str:
+    """The document as text, built once per process and server URL: apispec walks every schema to build
+    it, and it depends on nothing else (not the data, the viewer or the language)."""
+    from web.openapi import ogc_document
+
+    return json.dumps(ogc_document(server_url), ensure_ascii=False)

@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 
 from store.incidents import incident_years
 from store.models import Incident
+from translations import message
 from web import access, db_session
 from web.access import allow
-from web.i18n import add_messages, current_language, t
+from web.i18n import current_language, t
 from web.targets import district_names, period_scheme
 
 bp = Blueprint("reports", __name__)
@@ -26,26 +27,6 @@ bp = Blueprint("reports", __name__)
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FORMATS = {"docx": DOCX_TYPE, "xlsx": XLSX_TYPE}
-
-add_messages({
-    "reports.heading": ("Báo cáo định kỳ", "Periodic reports"),
-    "reports.intro": (
-        "Báo cáo quý I, 6 tháng, quý III và năm theo kế hoạch của BCĐ 138: bản Word theo thể thức văn bản hành "
-        "chính (bảng chỉ tiêu, tình hình tội phạm, bản đồ điểm nóng và địa bàn trọng điểm) và bản Excel chứa số "
-        "liệu của mọi bảng.",
-        "Q1, six-month, Q3 and annual reports of the BCĐ 138 plan: a Word document in the administrative layout "
-        "(targets, crime figures, hotspot and key-area maps) and an Excel workbook with the figures of every table."),
-    "reports.period": ("Kỳ báo cáo", "Period"),
-    "reports.district": ("Phạm vi", "Scope"),
-    "reports.province": ("Toàn tỉnh", "Whole province"),
-    "reports.docx": ("Tải báo cáo Word (.docx)", "Download Word report (.docx)"),
-    "reports.xlsx": ("Tải số liệu Excel (.xlsx)", "Download Excel figures (.xlsx)"),
-    "reports.cli": ("Lệnh tương đương", "Equivalent command"),
-    "reports.periods_of": ("Các kỳ của năm {year}", "Periods of {year}"),
-    "reports.due": ("hạn {due}", "due {due}"),
-    "reports.district_only": ("Tài khoản huyện chỉ lập báo cáo của huyện mình.",
-                              "District accounts report on their own district only."),
-})
 
 
 def _years(session) -> list[int]:
@@ -60,10 +41,12 @@ def _district(districts: dict[str, str]) -> str | None:
     district = request.args.get("district", "").strip() or None
     if current_user.role == access.DISTRICT:
         if district and district != current_user.district_code:
-            raise GeoInputError(f"district {district!r}: {t('reports.district_only')}")
+            raise GeoInputError(message("errors.district_only", district=repr(district),
+                                        reason=message("reports.district_only")))
         return current_user.district_code
     if district and district not in districts:
-        raise GeoInputError(f"district {district!r} is not one of: {', '.join(districts)}")
+        raise GeoInputError(message("errors.not_one_of", name="district", value=repr(district),
+                                    allowed=", ".join(districts)))
     return district
 
 
@@ -89,19 +72,33 @@ def page():
 @allow(*access.EVERYONE)
 def download():
     """``?period=2024-Q1&district=869&format=docx|xlsx``"""
-    from reports.content import build_report
+    from reports.content import build_report, log_delivered
     from reports.docx_report import docx_bytes
     from reports.xlsx_report import xlsx_bytes
 
     session = db_session()
     fmt = request.args.get("format", "docx")
     if fmt not in FORMATS:
-        raise GeoInputError(f"format {fmt!r} is not one of: {', '.join(FORMATS)}")
+        raise GeoInputError(message("errors.not_one_of", name="format", value=repr(fmt), allowed=", ".join(FORMATS)))
     period = parse_period(request.args.get("period", ""), scheme=period_scheme())
-    district = _district(district_names(session))
+    commune, commune_set = None, None
+    if current_user.role == access.COMMUNE:
+        # A commune committee's report is its commune's, on the set its account belongs to.
+        from store.boundaries import set_rows
+
+        commune = current_user.commune_code
+        commune_set = next((r.version for r in set_rows(session) if r.id == current_user.commune_set_id), None)
+        if commune_set is None:
+            raise GeoInputError(message("reports.error.commune_set_gone"))
+        district = None
+    else:
+        district = _district(district_names(session))
     report = build_report(session, current_user._get_current_object(), period, district_code=district,
-                          scheme=period_scheme())
+                          scheme=period_scheme(), commune_code=commune, boundary_set=commune_set,
+                          lang=current_language())
     body = docx_bytes(report) if fmt == "docx" else xlsx_bytes(report)
-    name = f"bao-cao-138_{period.code.replace('..', '_')}_{district or 'toan-tinh'}_v{report.data_version}.{fmt}"
+    log_delivered(report, file_format=fmt, by=current_user.username)
+    unit = district or commune or "toan-tinh"
+    name = f"bao-cao-138_{period.code.replace('..', '_')}_{unit}_v{report.data_version}.{fmt}"
     return Response(body, mimetype=FORMATS[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})

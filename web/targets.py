@@ -16,72 +16,23 @@ from flask_login import current_user
 from geo.errors import GeoInputError
 from geo.periods import Period, describe_scheme, parse_period, quarters, report_periods, reporting_year_of, \
     scheme_from_config
-from geo.targets import STATUS_LABELS, compute_metric, format_interval, format_target, format_value, \
+from geo.targets import RECORD_METRICS, STATUS_LABELS, compute_metric, format_interval, format_target, format_value, \
     summary_counts, trend
 from store import boundaries
 from store.boundaries import communes_frame
 from store.meta import data_version
 from store.targets import external_counts, incident_coverage, measure, measure_by_district, records_and_coverage, \
     targets_for_year, update_target
+from translations import message
 from web import access, db_session
 from web.access import allow
-from web.i18n import add_messages, current_language, pick, t
+from web.i18n import current_language, date_span, pick, t
 from web.view_cache import cached_view, viewer_scope
 
 bp = Blueprint("targets", __name__)
 
-add_messages({
-    "targets.heading": ("Theo dõi chỉ tiêu kế hoạch", "Plan targets"),
-    "targets.period": ("Kỳ báo cáo", "Reporting period"),
-    "targets.district": ("Huyện/thành phố", "District"),
-    "targets.province": ("Toàn tỉnh", "Whole province"),
-    "targets.show": ("Xem", "Show"),
-    "targets.print": ("In trang", "Print"),
-    "targets.value": ("Kết quả", "Result"),
-    "targets.target": ("Chỉ tiêu", "Target"),
-    "targets.counts": ("Tử số / mẫu số", "Numerator / denominator"),
-    "targets.same_period": ("cùng kỳ", "same period last year"),
-    "targets.interval": ("Khoảng tin cậy 95%", "95% interval"),
-    "targets.meets": ("Đạt theo số liệu", "Met by the figure"),
-    "targets.yes": ("có", "yes"),
-    "targets.no": ("không", "no"),
-    "targets.on_map": ("Xem trên bản đồ", "See on the map"),
-    "targets.trend": ("Diễn biến theo quý", "Per-quarter trend"),
-    "targets.by_district": ("Theo huyện/thành phố", "By district"),
-    "targets.status_rule": (
-        "Đánh giá: “Đạt, vững chắc” khi cả khoảng tin cậy 95% đạt chỉ tiêu; “Không đạt” khi cả khoảng không đạt; "
-        "“Chưa chắc chắn” khi số liệu chưa đủ để kết luận (số vụ ít hoặc kết quả sát chỉ tiêu). Chỉ tiêu 100% và "
-        "số liệu đếm toàn bộ (địa bàn, xã) đánh giá theo chính con số.",
-        "Status: “on track” when the whole 95% interval meets the target; “missed” when the whole interval misses "
-        "it; “at risk” when the counts cannot tell (few cases, or a result close to the target). 100% targets and "
-        "census counts (areas, communes) follow the figure itself."),
-    "targets.coverage": ("Số liệu vụ việc từ {start} đến {end}; phiên bản dữ liệu {version}.",
-                         "Incident data from {start} to {end}; data version {version}."),
-    "targets.no_records": ("Chưa có vụ việc nào trong hệ thống.", "No incidents recorded yet."),
-    "targets.borrowed": ("Chưa có chỉ tiêu năm {year}: đang dùng chỉ tiêu năm {used}.",
-                         "No targets for {year}: using the {used} targets."),
-    "targets.none": ("Chưa có chỉ tiêu nào.", "No targets defined."),
-    "targets.plan": ("Căn cứ", "Source"),
-    "targets.edit": ("Sửa chỉ tiêu năm {year}", "Edit the {year} targets"),
-    "targets.threshold": ("Ngưỡng (%)", "Threshold (%)"),
-    "targets.reason": ("Lý do thay đổi", "Reason for the change"),
-    "targets.save": ("Lưu", "Save"),
-    "targets.saved": ("Đã lưu chỉ tiêu.", "Targets saved."),
-    "targets.reason_needed": ("Cần ghi lý do thay đổi.", "A reason is required."),
-    "targets.map_year_note": ("Bản đồ lọc theo năm dương lịch {year}.", "The map filters by calendar year {year}."),
-    "targets.quarter_count": ("Số vụ", "Cases"),
-    "targets.previous_year": ("Năm trước", "Previous year"),
-    "targets.district_only": ("Tài khoản huyện chỉ xem số liệu của huyện mình.",
-                              "District accounts see their own district only."),
-    "targets.comparison": ("So với", "Compared with"),
-})
 
-# What the map shows for each target: a category filter of maps.overview (None: no category filter).
-MAP_CATEGORY = {
-    "social_order_change": "social_order", "clearance": "social_order", "suspended_change": "",
-    "grave_clearance": "", "reports_resolved": "", "trafficking_cleared": "human_trafficking",
-    "trafficking_indicted": "human_trafficking", "trafficking_tried": "human_trafficking",
-}
+# Targets measured from other trackers open those pages on the period's year.
 OTHER_PAGES = {"key_areas_achieved": "key_areas.page", "key_areas_not_relapsed": "key_areas.page",
                "drug_free_kept": "drug_status.page", "drug_communes_change": "drug_status.page"}
 
@@ -118,29 +69,57 @@ def read_choice(session) -> Choice:
     district = request.args.get("district", "").strip() or None
     if current_user.role == access.DISTRICT:
         if district and district != current_user.district_code:
-            raise GeoInputError(f"district {district!r}: {t('targets.district_only')}")
+            raise GeoInputError(message("errors.district_only", district=repr(district),
+                                        reason=message("targets.district_only")))
         district = current_user.district_code
     if district and district not in districts:
-        raise GeoInputError(f"district {district!r} is not one of: {', '.join(districts)}")
+        raise GeoInputError(message("errors.not_one_of", name="district", value=repr(district),
+                                    allowed=", ".join(districts)))
     year = period.year or period.end.year
     return Choice(period, district, report_periods(year, scheme=scheme), districts)
 
 
-def map_link(code: str, period: Period, district: str | None) -> str | None:
+def map_link(result, period: Period, district: str | None) -> str | None:
+    """Where a card's "see on the map" goes: the overview map on exactly the span the card measured, its
+    district and the incidents the target counts (``target=`` of :func:`geo.targets.counted_by`), so the
+    map's total equals the card's count (its denominator for a share, its count for a change)."""
+    code = result.code
     if code in OTHER_PAGES:
         from flask import current_app as app
 
         endpoint = OTHER_PAGES[code]
         if endpoint not in app.view_functions:
             return None
-        return url_for(endpoint, **({"year": period.year} if period.year else {}))
-    if code not in MAP_CATEGORY:
+        # The tracker page of the year the card counted (store.targets.external_counts), its district and,
+        # for drug statuses, the boundary set both years were compared on: the page shows the card's counts.
+        args = {"year": period.year or period.end.year}
+        if district:
+            args["district"] = district
+        if endpoint == "drug_status.page":
+            from store.drug_status import comparison_set
+            from web import db_session
+
+            boundary_set = comparison_set(db_session(), args["year"])
+            if boundary_set:
+                args["set"] = boundary_set
+        return url_for(endpoint, **args)
+    if code not in RECORD_METRICS:
         return None
-    args = {"year": period.end.year}
-    if MAP_CATEGORY[code]:
-        args["category"] = MAP_CATEGORY[code]
+    start = result.period_start or period.start
+    # The card measured the period from its own start (to the data-through date, where the map's data end
+    # too); when the data start late the card's span starts late, and the map is given that span.
+    span = period.code if start == period.start else f"{start.isoformat()}..{(result.period_end or period.end).isoformat()}"
+    args = {"period": span, "target": code}
+    if result.kind == "change" and result.baseline_year:
+        args["baseline"] = result.baseline_year  # the map leaves out the communes the card leaves out
     if district:
         args["district"] = district
+    from store.targets import period_set
+    from web import db_session
+
+    boundary_set = period_set(db_session(), period)
+    if boundary_set:
+        args["set"] = boundary_set  # the set the card counted in
     return url_for("maps.overview", **args)
 
 
@@ -154,7 +133,9 @@ def trend_series(session, target_set, period: Period, district: str | None) -> d
     """Per-quarter values of every records target for the period's year and the year before (chart data)."""
     scheme = period_scheme()
     year = period.year or period.end.year
-    records, coverage = records_and_coverage(session, None)
+    from store.targets import period_set
+
+    records, coverage = records_and_coverage(session, None, boundary_set=period_set(session, period))
     this_year, last_year = quarters(year, scheme=scheme), quarters(year - 1, scheme=scheme)
     labels = [q.label_vi if current_language() == "vi" else q.label_en for q in this_year]
     charts = {}
@@ -230,7 +211,11 @@ def page():
     lang = current_language()
     measurement, by_district, charts = _records_figures(session, viewer, choice)
     if measurement is None:
-        return render_template("targets/page.html", measurement=None, choice=choice)
+        from store.incidents import incident_years
+        from web.periods import menu
+
+        return render_template("targets/page.html", measurement=None, choice=choice,
+                               period_menu=menu(incident_years(session), choice.period), period=choice.period)
     measurement, by_district = _with_current_external(session, viewer, choice, measurement, by_district)
     specs = {s.code: s for s in measurement.targets.target_set.specs}
     tiles = []
@@ -241,10 +226,10 @@ def page():
             "target": format_target(spec, lang), "status": result.status,
             "status_label": pick(STATUS_LABELS[result.status]), "numerator": result.numerator,
             "denominator": result.denominator, "interval": format_interval(result, lang),
-            "meets": result.meets_target, "kind": result.kind, "note": result.note,
+            "meets": result.meets_target, "kind": result.kind, "note": result.note_in(current_language()),
             "comparison": result.comparison_period_code, "comparison_dates": (
-                f"{result.comparison_start:%d/%m/%Y}–{result.comparison_end:%d/%m/%Y}" if result.comparison_start else ""),
-            "link": map_link(result.code, choice.period, choice.district), "source": spec.source,
+                date_span(result.comparison_start, result.comparison_end) if result.comparison_start else ""),
+            "link": map_link(result, choice.period, choice.district), "source": spec.source,
             "plan_text": spec.plan_text,
         })
     table = []
@@ -258,13 +243,30 @@ def page():
     else:
         columns = []
     year = choice.period.year or choice.period.end.year
+    from store.incidents import incident_years
+    from web.periods import menu
+
     return render_template(
         "targets/page.html", measurement=measurement, choice=choice, tiles=tiles, table=table, columns=columns,
+        period_menu=menu(incident_years(session), choice.period), period=choice.period,
         charts=charts, counts=summary_counts(measurement.results), status_labels=STATUS_LABELS,
         scheme_text=describe_scheme(period_scheme(), year, lang),
         can_edit=current_user.role == access.ADMIN and not measurement.targets.borrowed,
-        specs=measurement.targets.target_set.specs, year=year,
+        specs=measurement.targets.target_set.specs, year=year, set_line=_set_line(session, choice.period),
     )
+
+
+def _set_line(session, period) -> str:
+    """Which boundary set the figures are counted in (the one in force at the period's end)."""
+    from store.boundaries import communes_frame, get_boundary_set, version_of
+    from store.targets import period_set
+    from web.boundary_view import set_statement
+
+    key = period_set(session, period)
+    if key is None:
+        return ""
+    communes = communes_frame(session, key)
+    return set_statement(version_of(get_boundary_set(session, key)), len(communes), communes)
 
 
 def _counts_text(result) -> str:
@@ -282,7 +284,7 @@ def edit(year: int):
     session = db_session()
     in_force = targets_for_year(session, year)
     if in_force is None or in_force.borrowed:
-        raise GeoInputError(f"year {year} has no stored targets")
+        raise GeoInputError(message("targets.error.no_stored_targets", year=year))
     reason = request.form.get("reason", "").strip()
     if not reason:
         flash(t("targets.reason_needed"), "error")
@@ -295,7 +297,8 @@ def edit(year: int):
             try:
                 percent = float(raw)
             except ValueError:
-                raise GeoInputError(f"threshold of {spec.code!r}: {raw!r} is not a number") from None
+                raise GeoInputError(message("targets.error.threshold_not_number", code=repr(spec.code),
+                                                value=repr(raw))) from None
             update_target(session, current_user.username, year, spec.code, threshold=percent / 100, reason=reason)
         session.commit()
     except Exception:

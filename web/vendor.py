@@ -24,6 +24,8 @@ SERVED = {
     "bootstrap": "dist",
     "@fortawesome/fontawesome-free": "",
     "leaflet.awesome-markers": "dist",
+    "pmtiles": "dist",
+    "protomaps-leaflet": "dist",
 }
 
 
@@ -31,13 +33,18 @@ SERVED = {
 @allow(access.PUBLIC)
 def asset(filename: str):
     vendor_dir = Path(current_app.config["VENDOR_DIR"])
+    parts = filename.split("/")
+    # No "..", "." or hidden segment at all: a path that leaves its folder and comes back in elsewhere
+    # (leaflet/dist/../../.package-lock.json) must not reach files outside the served folders.
+    if any(part in ("", ".", "..") or part.startswith(".") for part in parts):
+        abort(404)
     for package, sub in SERVED.items():
-        prefix = f"{package}/"
-        if filename.startswith(prefix):
-            rest = filename[len(prefix):]
-            if sub and not rest.startswith(f"{sub}/"):
-                break
-            if package == "@fortawesome/fontawesome-free" and not rest.startswith(("css/", "webfonts/")):
-                break
-            return send_from_directory(vendor_dir, filename, max_age=86400)
+        prefix = f"{package}/" + (f"{sub}/" if sub else "")
+        if not filename.startswith(prefix):
+            continue
+        rest = filename[len(prefix):]
+        if package == "@fortawesome/fontawesome-free" and not rest.startswith(("css/", "webfonts/")):
+            break
+        # Served from the package's own folder, so even a resolved path cannot leave it.
+        return send_from_directory(vendor_dir / prefix, rest, max_age=86400)
     abort(404)

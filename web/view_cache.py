@@ -6,41 +6,23 @@ what the viewer may see — so a cached view is never stale and never crosses a 
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+from store.build_once import BuildOnceCache
 
 MAX_VIEWS = 64
-_views: OrderedDict = OrderedDict()
-_lock = threading.Lock()
-_building: dict = {}
+_views = BuildOnceCache(MAX_VIEWS)
 
 
 def viewer_scope(user) -> tuple:
     """The parts of a user that change what a map may show them."""
-    return (user.role, user.district_code, bool(user.sensitive_clearance))
+    return (user.role, user.district_code, getattr(user, "commune_code", None), getattr(user, "commune_set_id", None),
+            bool(user.sensitive_clearance))
 
 
 def cached_view(key: tuple, build):
     """Return the cached value for ``key``, building it once even when many requests ask at the same time."""
-    with _lock:
-        if key in _views:
-            _views.move_to_end(key)
-            return _views[key]
-        gate = _building.setdefault(key, threading.Lock())
-    with gate:
-        with _lock:
-            if key in _views:
-                return _views[key]
-        value = build()
-        with _lock:
-            _views[key] = value
-            _views.move_to_end(key)
-            while len(_views) > MAX_VIEWS:
-                _views.popitem(last=False)
-            _building.pop(key, None)
-        return value
+    _views.max_entries = MAX_VIEWS
+    return _views.get(key, build)
 
 
 def clear() -> None:
-    with _lock:
-        _views.clear()
+    _views.clear()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -18,16 +19,25 @@ def live_app(tmp_path, template_db, data_dir):
     return make_app(tmp_path, template_db, data_dir)
 
 
+@contextmanager
+def served(app):
+    """Serve ``app`` on a free loopback port in a background thread; yields its base URL, then drops its database."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        drop_app_database(app)
+
+
 @pytest.fixture
 def live_server(live_app):
     """Base URL of the app served in a background thread for the duration of one test."""
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-    drop_app_database(live_app)
+    with served(live_app) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -79,3 +89,18 @@ def browser_page(chromium, live_server):
     page = BrowserPage(chromium, live_server)
     yield page
     page.close()
+
+
+def wait_until(page, expression: str, timeout: float = 30.0) -> None:
+    """Poll ``expression`` (a JavaScript function source) until it returns true.
+
+    Playwright's ``wait_for_function`` compiles its predicate inside the page, which the app's
+    ``script-src 'self'`` policy refuses (no eval); ``page.evaluate`` runs through the DevTools protocol instead.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout:.0f} s: {expression}")
+        page.wait_for_timeout(100)

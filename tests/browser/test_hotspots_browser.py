@@ -22,6 +22,9 @@ def seeded(live_app, boundary_set, population):
 @pytest.mark.parametrize("query, title", [
     ("stat=gistar&units=hex&cell_size=1000", "Điểm nóng Getis-Ord Gi*"),
     ("stat=lisa&units=communes&measure=eb", "Cụm và ngoại lai"),
+    ("stat=lisa&units=hex&cell_size=250", "Cụm và ngoại lai"),
+    ("stat=kde&units=square&cell_size=250", "Mật độ"),
+    ("stat=gistar&units=square&cell_size=250", "Điểm nóng Getis-Ord Gi*"),
 ])
 def test_hotspot_map_draws(seeded, browser_page, query, title):
     page = browser_page.login("planner")
@@ -31,7 +34,7 @@ def test_hotspot_map_draws(seeded, browser_page, query, title):
     assert page.locator("path.hotspot-cell").count() > 0
     shots = os.environ.get("BANDO_SCREENSHOT_DIR")
     if shots:
-        page.screenshot(path=os.path.join(shots, f"hotspots-{query.split('&')[0].split('=')[1]}.png"))
+        page.screenshot(path=os.path.join(shots, f"hotspots-{query.replace('&', '-').replace('=', '_')}.png"))
     page.locator('path.hotspot-cell:not([d="M0 0"])').first.click(force=True)  # a drawn cell
     popup = page.wait_for_selector(".leaflet-popup-content")
     assert "Số vụ" in popup.inner_text()

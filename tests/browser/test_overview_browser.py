@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from store.importing import import_incidents
+from tests.browser.conftest import wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +40,7 @@ def test_overview_draws_all_communes_offline_without_errors(browser_page, some_i
     assert page.locator(".leaflet-interactive").count() >= 143
     assert page.locator("path.district-outline").count() == 12
     legend = page.inner_text(".map-legend")
-    assert "Số vụ việc theo xã" in legend and "Năm 2024" in legend
+    assert "Số vụ việc theo xã" in legend and "Năm dương lịch 2024" in legend
     assert "1 vụ bảo mật" in legend  # the trafficking case is counted, not drawn
     assert page.locator(".leaflet-control-layers").count() == 1
     # clusters or single points of the five drawable incidents
@@ -96,3 +97,25 @@ def test_import_page_shows_progress_then_the_report(browser_page, tmp_path):
     assert "Không ghi dòng nào" in text and "xyz" in text
     assert browser_page.console_errors == []
     assert browser_page.external_requests == []
+
+
+def test_legend_shows_the_symbols_drawn_and_the_gi_overlay_only_while_on(browser_page, some_incidents):
+    """Issue #12 point 6: incident dots by severity and the grey cluster bubbles are in the legend; the Gi*
+    classes appear when the overlay is ticked and go when it is unticked; no bubble is green."""
+    page = open_overview(browser_page)
+    legend = page.locator(".map-legend")
+    assert "Nghiêm trọng" in legend.inner_text() and "Cụm nhiều vụ gần nhau" in legend.inner_text()
+    assert "Điểm nóng — độ tin cậy" not in legend.inner_text()  # the overlay starts off
+    colours = page.eval_on_selector_all(".incident-cluster div", "els => els.map(e => getComputedStyle(e).backgroundColor)")
+    assert colours, "no cluster bubble drawn"
+    for colour in colours:
+        red, green, blue = (int(v) for v in colour[colour.index("(") + 1:colour.index(")")].split(",")[:3])
+        assert max(red, green, blue) - min(red, green, blue) < 10, colour  # grey, not green
+    page.hover(".leaflet-control-layers")
+    overlay = page.locator(".leaflet-control-layers-overlays label", has_text="Gi*").locator("input")
+    overlay.check()
+    wait_until(page, "() => document.querySelector('.map-legend').innerText.includes('Điểm nóng Gi* theo xã')")
+    page.hover(".leaflet-control-layers")  # the control folds again once the pointer leaves it
+    overlay.uncheck()
+    wait_until(page, "() => !document.querySelector('.map-legend').innerText.includes('Điểm nóng Gi* theo xã')")
+    assert browser_page.console_errors == []

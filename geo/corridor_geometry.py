@@ -1,9 +1,9 @@
-"""The Prey Veng border corridor: border line, distance bands, border segments, gates and statistics.
+"""The Prey Veng border corridor's geometry: border line, distance bands, border segments, gates, distances.
 
 Border guards look at what happens along the Đồng Tháp – Prey Veng (Cambodia) border. This module turns the
-border line into distance bands clipped to the province, cuts it into segments of fixed length, assigns every
-incident its distance to the border, band, nearest segment, chainage and nearest gate, and summarises the
-result by category, band, segment, gate and month with the change against the previous year.
+border line into distance bands clipped to the province, cuts it into segments of fixed length and assigns
+every incident its distance to the border, band, nearest segment, chainage and nearest gate;
+:mod:`geo.corridor_statistics` summarises those assignments.
 
 Conventions
 -----------
@@ -20,8 +20,8 @@ Conventions
 """
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import geopandas as gpd
@@ -31,8 +31,11 @@ import shapely
 from shapely.geometry import LineString, MultiLineString, Polygon, MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
+from geo import VECTOR_ENGINE
 from geo.crs import METRIC_CRS, require_metres, to_metric
 from geo.errors import GeoInputError
+from translations import format_number, translate
+from translations import message
 
 BORDER_LINE_ID = "vn_side_from_communes"
 """``id`` of the Vietnamese-side line in ``cambodia_vietnam_border_dong_thap.geojson`` (consistent with the
@@ -57,7 +60,7 @@ def _as_metric_geometry(obj, what: str) -> BaseGeometry:
     """Return one shapely geometry in metres from a GeoDataFrame/GeoSeries (any CRS) or a metric geometry."""
     if isinstance(obj, (gpd.GeoDataFrame, gpd.GeoSeries)):
         if len(obj) == 0:
-            raise GeoInputError(f"{what}: received an empty layer; at least one geometry is needed")
+            raise GeoInputError(message("geo.corridor_geometry.received_empty_layer_least", what=what))
         series = obj.geometry if isinstance(obj, gpd.GeoDataFrame) else obj
         geom = to_metric(series).union_all()
     elif isinstance(obj, BaseGeometry):
@@ -67,11 +70,11 @@ def _as_metric_geometry(obj, what: str) -> BaseGeometry:
             require_metres(coords[:, 0], coords[:, 1], what)
     else:
         raise GeoInputError(
-            f"{what}: received {type(obj).__name__}; allowed: a GeoDataFrame, a GeoSeries or a shapely "
-            f"geometry in {METRIC_CRS} metres"
+            message("geo.corridor_geometry.received_allowed_geodataframe_geoseries", what=what,
+                    type_name=type(obj).__name__, metric_crs=METRIC_CRS)
         )
     if geom is None or geom.is_empty:
-        raise GeoInputError(f"{what}: the geometry is empty")
+        raise GeoInputError(message("geo.corridor_geometry.geometry_empty", what=what))
     return geom
 
 
@@ -81,18 +84,18 @@ def _as_metric_line(border_line) -> LineString:
         geom = shapely.line_merge(geom)
     if not isinstance(geom, LineString):
         raise GeoInputError(
-            f"border_line: received a {geom.geom_type} that does not merge into one LineString; allowed: one "
-            "continuous line (bridge gaps first, e.g. with derive_border_line)"
+            message("geo.corridor_geometry.border_line_received_that", geom_geom_type=geom.geom_type)
         )
     if not geom.length > 0:
-        raise GeoInputError("border_line: received a line of zero length; allowed: a line with two distinct points")
+        raise GeoInputError(message("geo.corridor_geometry.border_line_received_line"))
     return geom
 
 
 def _as_metric_area(polygon, what: str) -> BaseGeometry:
     geom = _as_metric_geometry(polygon, what)
     if not isinstance(geom, (Polygon, MultiPolygon)):
-        raise GeoInputError(f"{what}: received a {geom.geom_type}; allowed: Polygon or MultiPolygon")
+        raise GeoInputError(message("geo.corridor_geometry.received_allowed_polygon_multipolygon", what=what,
+                                    geom_geom_type=geom.geom_type))
     return geom
 
 
@@ -112,15 +115,15 @@ def validate_edges(edges_m) -> np.ndarray:
     try:
         edges = np.asarray(edges_m, dtype=float).ravel()
     except (TypeError, ValueError):
-        raise GeoInputError(f"edges_m: received {edges_m!r}; allowed: a sequence of numbers in metres") from None
+        raise GeoInputError(message("geo.corridor_geometry.edges_m_received_allowed_5", edges_m=edges_m)) from None
     if edges.size < 2:
-        raise GeoInputError(f"edges_m: received {list(edges_m)!r}; allowed: at least two edges, e.g. (0, 2000, 5000)")
+        raise GeoInputError(message("geo.corridor_geometry.edges_m_received_allowed", edges_m=list(edges_m)))
     if not np.all(np.isfinite(edges)):
-        raise GeoInputError(f"edges_m: received {list(edges_m)!r}; allowed: finite numbers only")
+        raise GeoInputError(message("geo.corridor_geometry.edges_m_received_allowed_2", edges_m=list(edges_m)))
     if edges[0] < 0:
-        raise GeoInputError(f"edges_m: received {list(edges_m)!r}; allowed: non-negative distances in metres")
+        raise GeoInputError(message("geo.corridor_geometry.edges_m_received_allowed_3", edges_m=list(edges_m)))
     if np.any(np.diff(edges) <= 0):
-        raise GeoInputError(f"edges_m: received {list(edges_m)!r}; allowed: strictly increasing edges")
+        raise GeoInputError(message("geo.corridor_geometry.edges_m_received_allowed_4", edges_m=list(edges_m)))
     return edges
 
 
@@ -128,6 +131,12 @@ def _km_text(metres: float) -> str:
     km = metres / 1000.0
     text = f"{km:.3f}".rstrip("0").rstrip(".")
     return text.replace(".", ",")  # Vietnamese decimal comma
+
+
+def segment_label(segment_id: int, from_km: float, to_km: float, lang: str = "vi") -> str:
+    """``Đoạn 3 (10–15 km)`` / ``Segment 3 (10–15 km)``: a border segment by its number and chainage."""
+    return translate("corridor.segment_label", lang, n=int(segment_id),
+                     start=format_number(from_km, lang, 3, trim=True), end=format_number(to_km, lang, 3, trim=True))
 
 
 def band_label(inner_m: float, outer_m: float) -> str:
@@ -141,11 +150,12 @@ def band_label(inner_m: float, outer_m: float) -> str:
 def _read(path, what: str) -> gpd.GeoDataFrame:
     path = Path(path)
     if not path.is_file():
-        raise GeoInputError(f"{what}: file {str(path)!r} does not exist; allowed: a GeoJSON file")
+        raise GeoInputError(message("geo.corridor_geometry.file_does_exist_allowed", what=what, path=str(path)))
     try:
-        gdf = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several error types for unreadable files
-        raise GeoInputError(f"{what}: could not read {str(path)!r} as a vector file ({exc})") from exc
+        gdf = gpd.read_file(path, engine=VECTOR_ENGINE)
+    except Exception as exc:  # fiona/GDAL raise several error types for unreadable files
+        raise GeoInputError(message("geo.corridor_geometry.could_read_vector_file", what=what, path=str(path),
+                                    exc=exc)) from exc
     if gdf.crs is None:
         gdf = gdf.set_crs("EPSG:4326")  # RFC 7946: GeoJSON without a crs member is WGS 84
     return gdf
@@ -170,10 +180,11 @@ def read_border_line(path, line_id: str = BORDER_LINE_ID) -> gpd.GeoDataFrame:
     """
     gdf = _read(path, "path")
     if "id" not in gdf.columns:
-        raise GeoInputError(f"path: {str(path)!r} has no 'id' property naming its lines; columns: {list(gdf.columns)}")
+        raise GeoInputError(message("geo.corridor_geometry.path_id_property_naming", path=str(path),
+                                    gdf_columns=list(gdf.columns)))
     ids = [str(v) for v in gdf["id"]]
     if line_id not in ids:
-        raise GeoInputError(f"line_id: received {line_id!r}; allowed: one of {ids}")
+        raise GeoInputError(message("geo.corridor_geometry.line_id_received_allowed", line_id=line_id, ids=ids))
     row = gdf[gdf["id"].astype(str) == line_id]
     line = _as_metric_line(to_metric(row.geometry))
     line = _west_to_east(line)
@@ -201,7 +212,7 @@ def _gate_class(text) -> str:
             if pos != -1 and pos < best_pos:
                 best, best_pos = cls, pos
     if best is None:
-        raise GeoInputError(f"gate_class: received {text!r}; allowed: text naming international, national/main or auxiliary/secondary")
+        raise GeoInputError(message("geo.corridor_geometry.gate_class_received_allowed", text=text))
     return best
 
 
@@ -224,10 +235,11 @@ def read_border_gates(path) -> gpd.GeoDataFrame:
     """
     gdf = _read(path, "path")
     if "name" not in gdf.columns:
-        raise GeoInputError(f"path: {str(path)!r} has no 'name' property; columns: {list(gdf.columns)}")
+        raise GeoInputError(message("geo.corridor_geometry.path_name_property_columns", path=str(path),
+                                    gdf_columns=list(gdf.columns)))
     bad = [t for t in gdf.geometry.geom_type.unique() if t != "Point"]
     if bad:
-        raise GeoInputError(f"path: gates must be Points; received {bad}")
+        raise GeoInputError(message("geo.corridor_geometry.path_gates_points_received", bad=bad))
     out = pd.DataFrame({"name": gdf["name"].astype(str)})
     for col in ("name_en", "mode", "counterpart_kh", "commune_code", "commune_name", "district_name",
                 "location_method", "source"):
@@ -282,12 +294,13 @@ def derive_border_line(province_outline, neighbour_polygon, tolerance_m: float =
 
     for name, value in (("tolerance_m", tolerance_m), ("max_gap_m", max_gap_m)):
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-            raise GeoInputError(f"{name}: received {value!r}; allowed: a non-negative number of metres")
+            raise GeoInputError(message("geo.corridor_geometry.received_allowed_non_negative", name=name,
+                                        value=value))
     if tolerance_m <= 0:
-        raise GeoInputError(f"tolerance_m: received {tolerance_m!r}; allowed: a positive number of metres")
+        raise GeoInputError(message("geo.corridor_geometry.tolerance_m_received_allowed", tolerance_m=tolerance_m))
     step = float(step_m) if step_m is not None else min(tolerance_m / 4.0, 25.0)
     if not (math.isfinite(step) and step > 0):
-        raise GeoInputError(f"step_m: received {step_m!r}; allowed: a positive number of metres")
+        raise GeoInputError(message("geo.corridor_geometry.step_m_received_allowed", step_m=step_m))
     province = _as_metric_area(province_outline, "province_outline")
     neighbour = _as_metric_area(neighbour_polygon, "neighbour_polygon")
     shapely.prepare(neighbour)
@@ -300,8 +313,7 @@ def derive_border_line(province_outline, neighbour_polygon, tolerance_m: float =
         if not near.any():
             continue
         if near.all():
-            raise GeoInputError("neighbour_polygon: the whole province outline lies within tolerance_m of it; "
-                                "allowed: two neighbouring polygons sharing only part of their outlines")
+            raise GeoInputError(message("geo.corridor_geometry.neighbour_polygon_whole_province"))
         # Rotate so the ring starts where a shared run begins: the last samples are then a non-shared run,
         # and the only gap that wraps around the start is the one from the last run back to the first.
         begins = np.flatnonzero(near & ~np.roll(near, 1))
@@ -320,8 +332,7 @@ def derive_border_line(province_outline, neighbour_polygon, tolerance_m: float =
                 merged.append([chain[i], chain[j]])
         if perimeter - merged[-1][1] + merged[0][0] <= max_gap_m:  # the gap across the seam is small too
             if len(merged) == 1:
-                raise GeoInputError("max_gap_m: with the gaps bridged the whole province outline is shared with "
-                                    "neighbour_polygon; allowed: a smaller max_gap_m or tolerance_m")
+                raise GeoInputError(message("geo.corridor_geometry.max_gap_m_gaps"))
             merged[-1][1] = merged[0][1] + perimeter
             merged = merged[1:]
         a, b = max(merged, key=lambda r: r[1] - r[0])
@@ -331,8 +342,7 @@ def derive_border_line(province_outline, neighbour_polygon, tolerance_m: float =
         if best is None or b - a > best.length:
             best = substring(rotated, a, b)
     if best is None or best.is_empty or best.length == 0:
-        raise GeoInputError(f"tolerance_m: no part of the province outline lies within {tolerance_m} m of "
-                            "neighbour_polygon; allowed: a larger tolerance or polygons that touch")
+        raise GeoInputError(message("geo.corridor_geometry.tolerance_m_part_province", tolerance_m=tolerance_m))
     line = _west_to_east(best)
     return gpd.GeoDataFrame({"id": ["derived_shared_edge"], "name": ["Đường biên giới (cạnh chung suy ra)"],
                              "length_m": [line.length]}, geometry=[line], crs=METRIC_CRS)
@@ -391,11 +401,12 @@ def communes_in_bands(communes, bands, id_col: str = "commune_code", name_col: s
     """
     for col in (id_col, name_col):
         if col not in communes.columns:
-            raise GeoInputError(f"{'id_col' if col == id_col else 'name_col'}: column {col!r} is not in communes; "
-                                f"columns: {list(communes.columns)}")
+            raise GeoInputError(message("geo.corridor_geometry.column_communes_columns",
+                                        value0='id_col' if col == id_col else 'name_col', col=col,
+                                        communes_columns=list(communes.columns)))
     for col in ("band", "label"):
         if col not in bands.columns:
-            raise GeoInputError(f"bands: column {col!r} is missing; pass the result of corridor_bands")
+            raise GeoInputError(message("geo.corridor_geometry.bands_column_missing_pass", col=col))
     com = to_metric(communes)[[id_col, name_col, "geometry"]].copy()
     com["_commune_area"] = com.geometry.area
     bnd = to_metric(bands)[["band", "label", "geometry"]]
@@ -429,9 +440,10 @@ def border_communes(communes, border_line, tolerance_m: float = DEFAULT_SHARED_E
     """
     for name, value in (("tolerance_m", tolerance_m), ("min_length_m", min_length_m)):
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
-            raise GeoInputError(f"{name}: received {value!r}; allowed: a non-negative number of metres")
+            raise GeoInputError(message("geo.corridor_geometry.received_allowed_non_negative", name=name,
+                                        value=value))
     if not (isinstance(step_m, (int, float)) and math.isfinite(step_m) and step_m > 0):
-        raise GeoInputError(f"step_m: received {step_m!r}; allowed: a positive number of metres")
+        raise GeoInputError(message("geo.corridor_geometry.step_m_received_allowed", step_m=step_m))
     line = _as_metric_line(border_line)
     com = to_metric(communes).reset_index(drop=True)
     cuts = np.append(np.arange(0.0, line.length, step_m), line.length)
@@ -458,7 +470,7 @@ def border_segments(border_line, length_m: float = DEFAULT_SEGMENT_LENGTH_M) -> 
     from shapely.ops import substring
 
     if not (isinstance(length_m, (int, float)) and math.isfinite(length_m) and length_m > 0):
-        raise GeoInputError(f"length_m: received {length_m!r}; allowed: a positive number of metres")
+        raise GeoInputError(message("geo.corridor_geometry.length_m_received_allowed", length_m=length_m))
     line = _as_metric_line(border_line)
     total = line.length
     starts = np.arange(0.0, total, float(length_m))
@@ -468,7 +480,7 @@ def border_segments(border_line, length_m: float = DEFAULT_SEGMENT_LENGTH_M) -> 
     rows, geoms = [], []
     for i, (a, b) in enumerate(zip(starts, ends), start=1):
         rows.append({"segment_id": i, "from_km": a / 1000.0, "to_km": b / 1000.0, "length_km": (b - a) / 1000.0,
-                     "label": f"Đoạn {i} ({_km_text(a)}–{_km_text(b)} km)"})
+                     "label": segment_label(i, a / 1000.0, b / 1000.0)})
         geoms.append(substring(line, a, b))
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=METRIC_CRS)
 
@@ -577,6 +589,13 @@ class _NearestOnLine:
         return dist, along
 
 
+@functools.lru_cache(maxsize=16)
+def _nearest_index(line_wkb: bytes, reach_m: float) -> _NearestOnLine:
+    """The candidate table of a border line, built once per line and reach: it depends on nothing else, and
+    building it costs far more than the queries of a page's few thousand incidents."""
+    return _NearestOnLine(shapely.from_wkb(line_wkb), reach_m=reach_m)
+
+
 def _band_index(distance, edges):
     """Band of each distance with the inner-band rule on edges (see the module docstring); -1 outside."""
     j = np.searchsorted(edges, distance, side="left") - 1
@@ -623,14 +642,14 @@ def assign_corridor(x, y, border_line, segments, gates, edges_m=DEFAULT_EDGES_M,
     x = np.ascontiguousarray(x, dtype=float).ravel()
     y = np.ascontiguousarray(y, dtype=float).ravel()
     if x.shape != y.shape:
-        raise GeoInputError(f"x, y: received {x.size} x and {y.size} y values; allowed: arrays of equal length")
+        raise GeoInputError(message("geo.corridor_geometry.x_y_received_x", x_size=x.size, y_size=y.size))
     if x.size:
         require_metres(x, y, "x, y")
     line = _as_metric_line(border_line)
     province = _as_metric_area(province_polygon, "province_polygon")
     from_m, to_m, seg_ids = _segment_table(segments, line)
 
-    index = _NearestOnLine(line, reach_m=max(edges[-1], 1000.0) * 1.5)
+    index = _nearest_index(line.wkb, max(edges[-1], 1000.0) * 1.5)
     distance, along = index.query(x, y)
     shapely.prepare(province)
     in_province = shapely.intersects_xy(province, x, y)
@@ -647,13 +666,13 @@ def assign_corridor(x, y, border_line, segments, gates, edges_m=DEFAULT_EDGES_M,
 def _segment_table(segments, line: LineString):
     for col in ("segment_id", "from_km", "to_km"):
         if col not in segments.columns:
-            raise GeoInputError(f"segments: column {col!r} is missing; pass the result of border_segments")
+            raise GeoInputError(message("geo.corridor_geometry.segments_column_missing_pass", col=col))
     seg = segments.sort_values("from_km")
     from_m = seg["from_km"].to_numpy(float) * 1000.0
     to_m = seg["to_km"].to_numpy(float) * 1000.0
     if len(seg) == 0 or abs(to_m[-1] - line.length) > 1.0 or from_m[0] > 1.0:
-        raise GeoInputError(f"segments: they cover {from_m[:1]}–{to_m[-1:]} m but border_line is {line.length:.1f} m "
-                            "long; allowed: segments cut from the same line by border_segments")
+        raise GeoInputError(message("geo.corridor_geometry.segments_they_cover_m", from_m=from_m[:1],
+                                    to_m=to_m[-1:], line_length=line.length))
     return from_m, to_m, seg["segment_id"].to_numpy()
 
 
@@ -662,7 +681,8 @@ def _nearest_gate(x, y, gates):
     if gates is None or len(gates) == 0:
         return pd.Categorical([None] * n), np.full(n, np.nan)
     if "name" not in gates.columns:
-        raise GeoInputError(f"gates: column 'name' is missing; columns: {list(gates.columns)}")
+        raise GeoInputError(message("geo.corridor_geometry.gates_column_name_missing",
+                                    gates_columns=list(gates.columns)))
     g = to_metric(gates)
     gx, gy = g.geometry.x.to_numpy(), g.geometry.y.to_numpy()
     code = np.empty(n, dtype=np.int32)
@@ -677,210 +697,3 @@ def _nearest_gate(x, y, gates):
     categories = pd.unique(names)
     remap = pd.Index(categories).get_indexer(names)
     return pd.Categorical.from_codes(remap[code], categories=categories), dist
-
-
-# --------------------------------------------------------------------------------------------- statistics
-
-
-def yearly_change(count, previous, confidence: float = 0.95) -> pd.DataFrame:
-    """Change against the previous year with an exact Poisson test on the rate ratio.
-
-    Parameters
-    ----------
-    count, previous : array_like of int
-        Counts this year and the year before (equal exposure: one year each).
-
-    Returns
-    -------
-    DataFrame
-        ``change`` (count − previous), ``change_pct`` (NaN when previous is 0), ``ratio_low``/``ratio_high``
-        (confidence interval of the rate ratio this/previous) and ``p_value`` (two-sided, H0: equal rates).
-
-    Notes
-    -----
-    Conditional on the total N, the count of this year is Binomial(N, ½) under equal rates (Przyborowski &
-    Wilenski 1940; R ``poisson.test`` for two samples). The interval maps the Clopper–Pearson interval of the
-    binomial share π to π/(1−π); with symmetric p = ½ the doubled smaller tail equals R's two-sided p-value.
-    A commune going from 4 to 3 cases gives p = 1 and an interval spanning 1 – not a 25 % success.
-    """
-    from scipy import stats
-
-    k = np.asarray(count, dtype=float)
-    m = np.asarray(previous, dtype=float)
-    total = k + m
-    alpha = 1.0 - confidence
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.minimum(1.0, 2.0 * np.minimum(stats.binom.cdf(k, total, 0.5), stats.binom.sf(k - 1, total, 0.5)))
-        lo = np.where(k > 0, stats.beta.ppf(alpha / 2, k, m + 1), 0.0)
-        hi = np.where(m > 0, stats.beta.ppf(1 - alpha / 2, k + 1, m), 1.0)
-        ratio_low = lo / (1.0 - lo)
-        ratio_high = np.where(hi >= 1.0, np.inf, hi / (1.0 - hi))
-        change_pct = np.where(m > 0, 100.0 * (k - m) / m, np.nan)
-    none = total == 0
-    p = np.where(none, np.nan, p)
-    ratio_low = np.where(none, np.nan, ratio_low)
-    ratio_high = np.where(none, np.nan, ratio_high)
-    return pd.DataFrame({"change": (k - m).astype(np.int64), "change_pct": change_pct,
-                         "ratio_low": ratio_low, "ratio_high": ratio_high, "p_value": p})
-
-
-def corridor_statistics(assignments: pd.DataFrame, *, year: int, category_col: str = "category",
-                        date_col: str = "occurred_on", categories: Sequence[str] | None = None,
-                        bands: pd.DataFrame | None = None, segments: pd.DataFrame | None = None,
-                        gates: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Tidy corridor statistics for ``year`` with the change against ``year - 1``.
-
-    Parameters
-    ----------
-    assignments : DataFrame
-        The columns of :func:`assign_corridor` plus ``category_col`` and ``date_col`` (datetime-like), one row
-        per incident. Only incidents in the corridor (``band >= 0``) are counted.
-    year : int
-    categories : sequence of str, optional
-        Keep only these categories (e.g. the border-corridor codes of :mod:`geo.taxonomy`); they are listed even
-        with zero counts.
-    bands, segments, gates : DataFrame, optional
-        Results of :func:`corridor_bands`, :func:`border_segments`, :func:`read_border_gates`; when given,
-        every band/segment/gate is listed (with zeros) and labelled.
-
-    Returns
-    -------
-    DataFrame
-        Long format: ``dimension`` (``total``, ``category``, ``band``, ``segment``, ``gate``, ``month``),
-        ``key``, ``label``, ``year``, ``count``, ``previous_count`` and the columns of :func:`yearly_change`.
-        Months compare with the same month of the previous year.
-    """
-    for col in ("band", "segment_id", "gate", category_col, date_col):
-        if col not in assignments.columns:
-            raise GeoInputError(f"assignments: column {col!r} is missing; columns: {list(assignments.columns)}")
-    if not isinstance(year, (int, np.integer)) or isinstance(year, bool):
-        raise GeoInputError(f"year: received {year!r}; allowed: a calendar year as an integer")
-    dates = pd.to_datetime(assignments[date_col]).to_numpy()
-    years = dates.astype("datetime64[Y]").astype(np.int64) + 1970
-    band = assignments["band"].to_numpy()
-    keep = (band >= 0) & ((years == year) | (years == year - 1))
-    cat = assignments[category_col]
-    if categories is not None:
-        keep &= cat.isin(list(categories)).to_numpy()
-    current = (years[keep] == year)
-    sub = assignments.loc[keep]
-    months = (dates[keep].astype("datetime64[M]").astype(np.int64) % 12) + 1
-
-    tables = []
-
-    def add(dimension, codes, keys, labels):
-        n = len(keys)
-        cur = np.bincount(codes[current], minlength=n)[:n] if n else np.zeros(0, np.int64)
-        prev = np.bincount(codes[~current], minlength=n)[:n] if n else np.zeros(0, np.int64)
-        frame = pd.DataFrame({"dimension": dimension, "key": [str(k) for k in keys], "label": list(labels),
-                              "year": int(year), "count": cur.astype(np.int64), "previous_count": prev.astype(np.int64)})
-        tables.append(pd.concat([frame, yearly_change(cur, prev)], axis=1))
-
-    add("total", np.zeros(len(sub), dtype=np.int64), ["all"], ["Tổng"])
-
-    observed = pd.unique(sub[category_col].astype(str))
-    if isinstance(categories, (set, frozenset)):
-        categories = sorted(categories)
-    cat_keys = list(categories) if categories is not None else sorted(observed)
-    cat_keys += [c for c in sorted(observed) if c not in cat_keys]
-    add("category", pd.Index(cat_keys).get_indexer(sub[category_col].astype(str)), cat_keys, _category_labels(cat_keys))
-
-    def keyed(dimension, values, table, key_col, label_col):
-        if table is not None:
-            keys = list(table[key_col])
-            labels = list(table[label_col]) if label_col in table.columns else [str(k) for k in keys]
-        else:
-            keys = sorted(pd.unique(values[pd.notna(values)]))
-            labels = [str(k) for k in keys]
-        codes = pd.Index(keys).get_indexer(values)
-        ok = codes >= 0
-        add_codes = np.where(ok, codes, len(keys))  # unknown keys fall into an overflow bin that is dropped
-        add(dimension, add_codes, keys, labels)
-
-    keyed("band", sub["band"].to_numpy(), bands, "band", "label")
-    keyed("segment", sub["segment_id"].to_numpy(), segments, "segment_id", "label")
-    keyed("gate", sub["gate"].astype(object).to_numpy(), gates, "name", "name")
-    month_keys = [f"{year}-{m:02d}" for m in range(1, 13)]
-    add("month", months - 1, month_keys, [f"Tháng {m}/{year}" for m in range(1, 13)])
-    return pd.concat(tables, ignore_index=True)
-
-
-def _category_labels(codes):
-    """Vietnamese labels of the glossary (:mod:`geo.taxonomy`); unknown codes are shown as they are."""
-    from geo.taxonomy import CATEGORIES
-
-    return [CATEGORIES[c].label_vi if c in CATEGORIES else c for c in codes]
-
-
-# --------------------------------------------------------------------------------------------- linear hotspot
-
-
-def line_neighbour_weights(n: int, k: int = 1):
-    """Binary weights linking each segment to those within ``k`` positions along the line, itself included.
-
-    Returns a ``scipy.sparse.csr_matrix`` (n × n), the contiguity of a 1-D lattice of order ``k``.
-    """
-    from scipy import sparse
-
-    if not isinstance(k, (int, np.integer)) or k < 1:
-        raise GeoInputError(f"k: received {k!r}; allowed: a positive integer number of segments")
-    offsets = range(-k, k + 1)
-    diagonals = [np.ones(n - abs(o)) for o in offsets]
-    return sparse.diags(diagonals, list(offsets), shape=(n, n), format="csr")
-
-
-def linear_hotspot(segment_counts, segment_lengths, *, k: int = 1, segment_ids=None, fdr: bool = False) -> pd.DataFrame:
-    """Incidents per km of each border segment and Getis-Ord Gi* along the line.
-
-    Parameters
-    ----------
-    segment_counts : array_like of int
-        Incidents per segment, in line order (west to east).
-    segment_lengths : array_like of float
-        Segment lengths in km (the last segment is usually shorter, hence the density).
-    k : int
-        Neighbours: segments within ``k`` positions along the line (binary weights, self included).
-    segment_ids : array_like, optional
-        Identifiers to report (default 1…n).
-    fdr : bool
-        False Discovery Rate correction of the bins (:func:`geo.gistar.confidence_bins`).
-
-    Returns
-    -------
-    DataFrame
-        ``segment_id``, ``count``, ``length_km``, ``per_km``, ``gi_z``, ``gi_p`` and ``gi_bin`` (±3/±2/±1 =
-        99/95/90 % confidence, ArcGIS Hot Spot Analysis bins), computed on ``per_km``. When every segment
-        has the same density there is no pattern: z and p are NaN and every bin 0.
-
-    Notes
-    -----
-    Gi* of :func:`geo.gistar.gi_star` (ArcGIS; Getis & Ord 1992; Ord & Getis 1995) on a 1-D lattice of
-    order ``k`` (:func:`line_neighbour_weights`). ArcGIS asks for 30 units; a border cut into 5 km pieces has
-    about 10, so the minimum is lowered to 3. With the ~10 segments of a
-    48 km border the normal approximation is rough: read the bins as a ranking of stretches, not as a test.
-    """
-    counts = np.asarray(segment_counts, dtype=float).ravel()
-    lengths = np.asarray(segment_lengths, dtype=float).ravel()
-    if counts.shape != lengths.shape:
-        raise GeoInputError(f"segment_lengths: received {lengths.size} lengths for {counts.size} counts; allowed: one per segment")
-    if counts.size < 3:
-        raise GeoInputError(f"segment_counts: received {counts.size} segments; allowed: at least 3 for Gi*")
-    if np.any(lengths <= 0) or not np.all(np.isfinite(lengths)):
-        raise GeoInputError(f"segment_lengths: received {lengths.tolist()}; allowed: positive lengths in km")
-    if np.any(counts < 0):
-        raise GeoInputError(f"segment_counts: received {counts.tolist()}; allowed: non-negative counts")
-    per_km = counts / lengths
-    if np.ptp(per_km) == 0:
-        z = np.full(counts.size, np.nan)
-        p = np.full(counts.size, np.nan)
-        bins = np.zeros(counts.size, dtype=np.int8)
-    else:
-        from geo.gistar import gi_star
-
-        result = gi_star(per_km, line_neighbour_weights(counts.size, k), fdr=fdr, min_units=3)
-        z, p, bins = result.z, result.p, result.bin
-    ids = np.arange(1, counts.size + 1) if segment_ids is None else np.asarray(segment_ids)
-    if ids.size != counts.size:
-        raise GeoInputError(f"segment_ids: received {ids.size} ids for {counts.size} counts; allowed: one per segment")
-    return pd.DataFrame({"segment_id": ids, "count": counts.astype(np.int64), "length_km": lengths, "per_km": per_km,
-                         "gi_z": z, "gi_p": p, "gi_bin": bins})
