@@ -26,8 +26,7 @@ from datetime import date
 from typing import Iterable, Mapping
 
 from geo.errors import GeoInputError
-from translations import translate
-from translations import message
+from translations import Message, message, translate
 
 # Status codes, from best to worst.
 DRUG_FREE = "drug_free"
@@ -414,8 +413,9 @@ def compare_years(previous: Mapping[str, str], current: Mapping[str, str]) -> Ye
 POPULATION_CHANGE_WARNING = 0.5
 
 
-def plausibility_warnings(indicators: DrugIndicators, previous: DrugIndicators | None = None) -> list[str]:
-    """Reasons to look twice at a commune's figures before saving them (Vietnamese, for the form).
+def plausibility_warnings(indicators: DrugIndicators, previous: DrugIndicators | None = None) -> list[Message]:
+    """Reasons to look twice at a commune's figures before saving them, as catalog messages
+    (``geo.drug_rules.warn.*``) worded in the reader's language where they are shown.
 
     Parameters
     ----------
@@ -426,30 +426,31 @@ def plausibility_warnings(indicators: DrugIndicators, previous: DrugIndicators |
 
     Returns
     -------
-    list of str
+    list of Message
         Empty when nothing looks wrong. Checked: no residents but people counted; addicts, users with
         records or arrested offenders (alone or together) above the residents; the residents changed by
         more than half since the previous year's record (:data:`POPULATION_CHANGE_WARNING`) — a typing slip
         (an extra or missing zero) more often than a real change, and the 2025 shares are computed on it.
     """
     warnings = []
-    people = {"người nghiện": indicators.addicts, "người sử dụng có hồ sơ": indicators.users_with_records,
-              "đối tượng bị bắt": indicators.offenders_arrested}
+    people = {"addicts": indicators.addicts, "users_with_records": indicators.users_with_records,
+              "offenders_arrested": indicators.offenders_arrested}
     residents = indicators.residents
     if residents <= 0:
         if any(people.values()):
-            warnings.append("Số dân bằng 0 nhưng có người được đếm: tỷ lệ trên dân số không tính được")
+            warnings.append(message("geo.drug_rules.warn.no_residents"))
     else:
         for name, count in people.items():
             if count > residents:
-                warnings.append(f"Số {name} ({count}) lớn hơn số dân ({residents})")
+                warnings.append(message(f"geo.drug_rules.warn.{name}_above_residents", count=int(count),
+                                        residents=int(residents)))
         if indicators.addicts_and_users > residents and indicators.addicts <= residents \
                 and indicators.users_with_records <= residents:
-            warnings.append(f"Người nghiện cộng người sử dụng ({indicators.addicts_and_users}) lớn hơn số dân "
-                            f"({residents})")
+            warnings.append(message("geo.drug_rules.warn.addicts_and_users_above_residents",
+                                    count=int(indicators.addicts_and_users), residents=int(residents)))
     if previous is not None and previous.residents > 0 and residents > 0:
         change = residents / previous.residents - 1
         if abs(change) > POPULATION_CHANGE_WARNING:
-            warnings.append(f"Số dân thay đổi {change * 100:+.0f}% so với năm trước ({previous.residents} → "
-                            f"{residents})".replace(".", ","))
+            warnings.append(message("geo.drug_rules.warn.residents_changed", percent=round(change * 100),
+                                    before=int(previous.residents), after=int(residents)))
     return warnings

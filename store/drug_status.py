@@ -21,7 +21,7 @@ from store.key_areas import (APPROVED, PENDING, PROVINCE_ROLES, REJECTED, Confli
                              TrackerError, _check_version, _flush, may_edit, may_view, parse_date)
 from store.meta import bump_data_version
 from store.models import Base, utcnow
-from translations import message
+from translations import Message, join_messages, message, translate
 
 
 class DrugRuleSetVersion(Base):
@@ -113,13 +113,39 @@ def add_rule_set_version(session, actor, definition: dict, *, reason="") -> Drug
 
 # --- statuses -----------------------------------------------------------------------------------------------
 class PlausibilityWarning(TrackerError):
-    """Figures that look wrong (:func:`geo.drug_rules.plausibility_warnings`): saved only once confirmed."""
+    """Figures that look wrong (:func:`geo.drug_rules.plausibility_warnings`): saved only once confirmed.
+
+    ``warnings`` are the catalog messages, worded by :meth:`text` in the reader's language."""
 
     status = 422
 
-    def __init__(self, warnings: list[str]):
+    def __init__(self, warnings: list[Message]):
         self.warnings = list(warnings)
-        super().__init__("Số liệu cần kiểm tra lại trước khi lưu (xác nhận nếu đúng): " + "; ".join(warnings))
+        super().__init__(message("ds.err.check_figures", details=""))
+
+    def text(self, lang: str = "vi") -> str:
+        return translate("ds.err.check_figures", lang, details=join_messages(self.warnings, lang))
+
+    def __str__(self) -> str:
+        return self.text(self.plain_language)
+
+
+def stored_warnings(stored: str | None) -> list[dict | str]:
+    """The warnings a proposal keeps (JSON): catalog messages as :meth:`Message.as_json` dicts; a row written
+    before they were messages holds its Vietnamese sentences, kept as they are."""
+    try:
+        kept = json.loads(stored or "[]")
+    except ValueError:
+        return []
+    return [w for w in kept if isinstance(w, (dict, str))] if isinstance(kept, list) else []
+
+
+def warning_text(warning: dict | str | Message, lang: str = "vi") -> str:
+    """One stored or raised warning worded in ``lang`` (an old Vietnamese sentence stays as it is)."""
+    if isinstance(warning, Message):
+        return warning.text(lang)
+    worded = Message.from_json(warning) if isinstance(warning, dict) else None
+    return worded.text(lang) if worded is not None else str(warning)
 
 
 class DrugStatusProposal(Base):
@@ -152,7 +178,7 @@ def proposal_snapshot(p: DrugStatusProposal) -> dict:
             "boundary_set_id": p.boundary_set_id, "year": p.year,
             "assessed_on": p.assessed_on.isoformat() if p.assessed_on else None,
             "indicators": json.loads(p.indicators), "notes": p.notes, "reason": p.reason,
-            "warnings": json.loads(p.warnings or "[]"), "record_version": p.record_version,
+            "warnings": stored_warnings(p.warnings), "record_version": p.record_version,
             "proposed_by": p.proposed_by, "proposed_at": p.proposed_at.isoformat(timespec="seconds"),
             "state": p.state, "decided_by": p.decided_by,
             "decided_at": p.decided_at.isoformat(timespec="seconds") if p.decided_at else None,
@@ -193,7 +219,8 @@ def _checked_entry(session, actor, commune_code, year, indicators, assessed_on, 
     return set_row, district_code, year, when, indicators, result
 
 
-def entry_warnings(session, commune_code, year: int, indicators: DrugIndicators, boundary_set_id=None) -> list[str]:
+def entry_warnings(session, commune_code, year: int, indicators: DrugIndicators, boundary_set_id=None
+                   ) -> list[Message]:
     """Plausibility warnings of an entry, against the commune's record of the year before in the same
     boundary set (a code of another set may be another commune)."""
     previous = session.scalar(select(CommuneDrugStatus).where(CommuneDrugStatus.commune_code == str(commune_code),
@@ -245,14 +272,14 @@ def record_drug_status(session, actor, *, commune_code, year, indicators, assess
     row.updated_by = actor.username
     row.updated_at = utcnow()
     _flush(session, message("ds.what.status", commune=commune_code, year=str(year)))
-    why = reason
+    # What was approved and confirmed is kept as data beside the figures, so the log reads in either language.
+    after = status_snapshot(row)
     if proposal is not None:
-        why = f"Duyệt đề xuất số {proposal.id} của {proposal.proposed_by}" + (f": {reason}" if reason else "")
+        after.update(approved_proposal=proposal.id, proposed_by=proposal.proposed_by)
     if warnings:
-        why = f"{why} (đã xác nhận: {'; '.join(warnings)})" if why else f"Đã xác nhận: {'; '.join(warnings)}"
+        after["confirmed_warnings"] = [w.as_json() for w in warnings]
     audit.record(session, username=actor.username, action="drug_status.update" if before else "drug_status.create",
-                 entity="commune_drug_status", entity_id=row.id, before=before, after=status_snapshot(row),
-                 reason=why)
+                 entity="commune_drug_status", entity_id=row.id, before=before, after=after, reason=reason)
     bump_data_version(session, "drug_status")
     return row
 
@@ -285,7 +312,7 @@ def propose_drug_status(session, actor, *, commune_code, year, indicators, asses
                                   boundary_set_id=set_row.id, year=year,
                                   assessed_on=parse_date(assessed_on, message("ka.field.assessed_on")) if assessed_on else None,
                                   indicators=json.dumps(indicators.as_dict()), notes=(notes or "").strip()[:4000],
-                                  reason=(reason or "").strip(), warnings=json.dumps(warnings, ensure_ascii=False),
+                                  reason=(reason or "").strip(), warnings=json.dumps([w.as_json() for w in warnings], ensure_ascii=False),
                                   record_version=existing.version if existing is not None else None,
                                   proposed_by=actor.username, state=PENDING)
     session.add(proposal)

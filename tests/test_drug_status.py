@@ -2,12 +2,15 @@
 district limits, comparison with the previous year, rule set versions, escaping."""
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from store import drug_status as ds
 from store import key_areas as ka
+from store.models import AuditLog
 from tests.tracker_helpers import DISTRICT_866, DISTRICT_869, GUARD, PHUONG_1, PLANNER, SA_RAI, snapshot
 
 CLASS_ONE_2010 = {"residents": 9000, "addicts": 120}
@@ -130,14 +133,46 @@ def test_plausibility_warnings_must_be_confirmed_before_saving(db, values, previ
     before = snapshot(db)
     with pytest.raises(ds.PlausibilityWarning) as info:
         record(db, values=values)
-    assert any(fragment.replace("−", "-") in w.replace("−", "-") for w in info.value.warnings), info.value.warnings
+    worded = [w.text("vi") for w in info.value.warnings]
+    assert any(fragment.replace("−", "-") in w.replace("−", "-") for w in worded), worded
     with pytest.raises(ds.PlausibilityWarning):
         propose(db, values=values)
     assert snapshot(db) == before
     proposal = propose(db, values=values, confirm_warnings=True)
-    assert proposal["warnings"] == info.value.warnings  # the checker sees what the maker confirmed
+    assert proposal["warnings"] == [w.as_json() for w in info.value.warnings]  # the checker sees what was confirmed
     saved = record(db, values=values, confirm_warnings=True)
     assert saved["residents"] == values["residents"]
+
+
+def test_plausibility_warnings_are_worded_in_the_readers_language():
+    from geo.drug_rules import DrugIndicators, plausibility_warnings
+
+    [more] = plausibility_warnings(DrugIndicators(residents=900, addicts=1200))
+    assert more.text("vi") == "Số người nghiện (1200) lớn hơn số dân (900)"
+    assert more.text("en") == "Addicts (1200) outnumber the residents (900)"
+    [changed] = plausibility_warnings(DrugIndicators(residents=900), DrugIndicators(residents=9000))
+    assert changed.text("en") == "Residents changed by -90% since the year before (9000 → 900)"
+    assert "Số dân thay đổi -90% so với năm trước" in changed.text("vi")
+    error = ds.PlausibilityWarning([more, changed])
+    assert error.text("en").startswith("Check these figures before saving") and "Addicts (1200)" in error.text("en")
+    assert "Số dân" not in error.text("en") and "lớn hơn số dân" in str(error)
+
+
+def test_a_proposal_stored_before_warnings_were_messages_keeps_its_sentences():
+    assert ds.warning_text("Số dân bằng 0", "en") == "Số dân bằng 0"
+    assert ds.stored_warnings('["Số dân bằng 0", {"key": "geo.drug_rules.warn.no_residents", "params": {}}]')[0] \
+        == "Số dân bằng 0"
+    assert ds.warning_text({"key": "geo.drug_rules.warn.no_residents", "params": {}}, "en").startswith("Residents are 0")
+    assert ds.stored_warnings("not json") == [] and ds.stored_warnings('{"a": 1}') == []
+
+
+def test_confirmed_warnings_are_kept_with_the_audited_figures(db):
+    record(db, values={"residents": 900, "addicts": 1200}, confirm_warnings=True)
+    with db.transaction() as session:
+        row = session.scalars(select(AuditLog).where(AuditLog.action == "drug_status.create")).all()[-1]
+    after = json.loads(row.after)
+    assert [w["key"] for w in after["confirmed_warnings"]] == ["geo.drug_rules.warn.addicts_above_residents"]
+    assert "xác nhận" not in row.reason
 
 
 def test_plausible_figures_raise_no_warning():
@@ -262,3 +297,20 @@ def test_layer_escapes_names_and_notes():
                                         "notes": "<img src=x onerror=alert(1)>"}})
     html = m.get_root().render()
     assert "<img src=x" not in html and "\\u0026lt;img" in html and "\\u0026lt;b\\u0026gt;X" in html
+
+
+def test_the_form_and_the_pending_list_word_warnings_in_the_pages_language(client, login, db):
+    login("district_869")
+    client.get("/drug-status?lang=en")
+    form = {"csrf_token": login.csrf_token, "commune_code": SA_RAI, "year": "2024", "residents": "90",
+            "addicts": "120", "reason": "Annual report"}
+    warned = client.post("/drug-status/record", data=form).get_data(as_text=True)
+    assert "Addicts (120) outnumber the residents (90)" in warned and "lớn hơn số dân" not in warned
+    assert client.post("/drug-status/record", data={**form, "confirm_warnings": "1"}).status_code == 303
+    login("planner")
+    client.get("/drug-status?lang=vi")
+    listing = client.get("/drug-status?year=2024").get_data(as_text=True)
+    assert "Số người nghiện (120) lớn hơn số dân (90)" in listing
+    client.get("/drug-status?lang=en")
+    listing = client.get("/drug-status?year=2024").get_data(as_text=True)
+    assert "Addicts (120) outnumber the residents (90)" in listing and "lớn hơn số dân" not in listing

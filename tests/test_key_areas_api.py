@@ -93,6 +93,12 @@ def test_district_drug_status_via_the_api_is_a_proposal(client, login, db):
                    {"version": listed[0]["version"], "decision": "approve"})
     assert decided.status_code == 200 and decided.get_json()["state"] == "approved"
     assert [r["status"] for r in client.get("/api/drug-status?year=2024").get_json()["records"]] == ["drug_free"]
+    for lang, wording in (("vi", "Số người nghiện (30) lớn hơn số dân (10)"),
+                          ("en", "Addicts (30) outnumber the residents (10)")):
+        warned = call(client, login, "POST", f"/api/drug-status?lang={lang}",
+                      {"commune_code": SA_RAI, "year": 2023, "indicators": {"residents": 10, "addicts": 30}})
+        assert warned.status_code == 422 and warned.get_json()["warnings"] == [wording]
+        assert (wording in warned.get_json()["error"]) and (lang == "vi") == ("Số liệu" in warned.get_json()["error"])
 
 
 def test_drug_status_api_round_trip(client, login, db):

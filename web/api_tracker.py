@@ -195,13 +195,14 @@ def record_drug_status(data):
                      confirm_warnings=data["confirm_warnings"])
         if current_user.role in PROVINCE:
             return ds.status_snapshot(ds.record_drug_status(session, current_user, **entry))
-        return ds.proposal_snapshot(ds.propose_drug_status(session, current_user, **entry))
+        return worded_proposal(ds.proposal_snapshot(ds.propose_drug_status(session, current_user, **entry)))
 
     try:
         with current_app.extensions["db"].transaction() as session:
             result = action(session)
     except ds.PlausibilityWarning as e:
-        return jsonify({**error_body(e, 422, current_language()), "warnings": e.warnings}), 422
+        lang = current_language()
+        return jsonify({**error_body(e, 422, lang), "warnings": [w.text(lang) for w in e.warnings]}), 422
     except (ka.TrackerError, GeoInputError) as e:
         return refusal(e)
     return jsonify(result), 200 if current_user.role in PROVINCE else 202
@@ -213,7 +214,13 @@ def record_drug_status(data):
 def drug_status_proposals(query):
     state = query.get("state")
     rows = ds.drug_status_proposals(db_session(), current_user, state=state)
-    return jsonify({"proposals": [ds.proposal_snapshot(p) for p in rows]})
+    return jsonify({"proposals": [worded_proposal(ds.proposal_snapshot(p)) for p in rows]})
+
+
+def worded_proposal(snapshot: dict) -> dict:
+    """A drug-figures proposal with the warnings its proposer confirmed worded in the request's language."""
+    lang = current_language()
+    return {**snapshot, "warnings": [ds.warning_text(w, lang) for w in snapshot["warnings"]]}
 
 
 @bp.route("/api/drug-status/proposals/<int:proposal_id>/decision", methods=["POST"])
@@ -224,7 +231,7 @@ def decide_drug_status_proposal(proposal_id: int, data):
         proposal = ds.decide_drug_status_proposal(session, current_user, proposal_id,
                                                   expected_version=data["version"],
                                                   approve=data["decision"] == "approve", note=data["note"])
-        return ds.proposal_snapshot(proposal)
+        return worded_proposal(ds.proposal_snapshot(proposal))
 
     return write(action)
 

@@ -28,6 +28,12 @@ def rule_set_rows(session):
     return ds.rule_sets(session)
 
 
+def _worded(snapshot: dict) -> dict:
+    """A proposal with the warnings its proposer confirmed worded in the page's language."""
+    lang = current_language()
+    return {**snapshot, "warnings": [ds.warning_text(w, lang) for w in snapshot["warnings"]]}
+
+
 def _comparison_rows(session, year, set_key=None):
     rows = ds.comparison_by_district(session, current_user, year, set_key)
     return rows, ds.year_comparison(session, current_user, year, set_key=set_key)
@@ -113,7 +119,8 @@ def page():
         view_set=view, by_district=by_district,
         province=province, rule_sets=rule_set_rows(session), STATUS_LABELS=drug_rules.STATUS_LABELS,
         may_record=current_user.role in (access.ADMIN, access.PLANNER, access.DISTRICT, access.COMMUNE),
-        proposals=[ds.proposal_snapshot(p) for p in ds.drug_status_proposals(session, current_user, state=ka.PENDING)],
+        proposals=[_worded(ds.proposal_snapshot(p)) for p in ds.drug_status_proposals(session, current_user,
+                                                                                       state=ka.PENDING)],
         indicator_labels=drug_rules.INDICATOR_LABELS,
         is_province=current_user.role in (access.ADMIN, access.PLANNER),
         decisions=unit_decisions(session), PROPOSAL_STATE_LABELS=ka.PROPOSAL_STATES,
@@ -155,7 +162,7 @@ def record():
             flash(message, "success")
             return redirect(url_for("drug_status.page", year=year), 303)
         except ds.PlausibilityWarning as e:
-            warnings, status = e.warnings, e.status
+            warnings, status = [w.text(current_language()) for w in e.warnings], e.status
         except ka.TrackerError as e:
             error, status = error_text(e), e.status
     return render_template("drug_status/record.html", communes=communes, commune_code=commune_code, year=year,
