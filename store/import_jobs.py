@@ -20,7 +20,7 @@ from sqlalchemy import Boolean, DateTime, Integer, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from store.models import Base, utcnow
-from translations import Message
+from translations import Message, message
 
 STAGES = ("queued", "read", "validate", "write", "done", "failed")
 FINISHED = ("done", "failed")
@@ -213,9 +213,7 @@ def finish_job(session, job_id: str, *, report=None, error: str = "", internal_e
     _prune(session, report_folder)
 
 
-ABANDONED = ("Máy chủ đang chạy lần nhập này đã dừng (khởi động lại hoặc lỗi); không có dòng nào được ghi — hãy tải "
-             "tệp lên lại. / The server process running this import stopped (restart or crash); nothing was "
-             "written — upload the file again.")
+ABANDONED = message("store.import_jobs.abandoned")  # kept as JSON, worded by ImportJob.error_in
 
 
 def _process_alive(pid: int) -> bool:
@@ -247,7 +245,7 @@ def close_abandoned_jobs(session, *, stale_after: timedelta = timedelta(hours=2)
     closed = 0
     for record in session.scalars(select(ImportJobRecord).where(ImportJobRecord.stage.not_in(FINISHED))):
         if abandoned(record, stale_after=stale_after):
-            record.stage, record.error, record.internal_error = "failed", ABANDONED, False
+            record.stage, record.error, record.internal_error = "failed", json.dumps(ABANDONED.as_json()), False
             record.updated_at = utcnow()
             if record.upload_path:
                 Path(record.upload_path).unlink(missing_ok=True)

@@ -56,14 +56,15 @@ def scope_clause(actor, model):
     return true()
 
 
-def unit_label(actor) -> str:
-    """``huyện 869`` / ``xã 29929`` / ``toàn tỉnh`` for messages."""
+def unit_label(actor) -> tuple[str, str]:
+    """``(huyện 869, district 869)`` / ``(xã 29929, commune 29929)`` / ``(toàn tỉnh, the whole province)``: a
+    (vi, en) pair, worded in the reader's language by :class:`translations.Message`."""
     role = getattr(actor, "role", None)
     if role == DISTRICT_ROLE:
-        return f"huyện {actor.district_code}"
+        return (f"huyện {actor.district_code}", f"district {actor.district_code}")
     if role == COMMUNE_ROLE:
-        return f"xã {actor.commune_code}"
-    return "toàn tỉnh"
+        return (f"xã {actor.commune_code}", f"commune {actor.commune_code}")
+    return ("toàn tỉnh", "the whole province")
 
 
 def unit_outline(session, actor):

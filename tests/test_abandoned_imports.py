@@ -41,13 +41,16 @@ def test_a_restart_closes_imports_of_dead_processes_and_removes_their_uploads(ap
     try:
         with restarted.extensions["db"].transaction() as session:
             killed, running = import_jobs.get_job(session, "a" * 32), import_jobs.get_job(session, "b" * 32)
-        assert killed.stage == "failed" and "stopped" in killed.error and not killed.internal_error
+        assert killed.stage == "failed" and not killed.internal_error
+        assert "stopped" in killed.error_in("en") and "đã dừng" in killed.error_in("vi")
         assert not upload.exists()
         assert running.stage == "validate" and alive_upload.exists()
         client = restarted.test_client()
         SignIn(client)("planner")
         status = client.get(f"/import/{'a' * 32}/status").get_json()
         assert status["finished"] and status["stage"] == "failed"
+        page = client.get(f"/import/{'a' * 32}").get_data(as_text=True)
+        assert "đã dừng" in page and "stopped" not in page  # the Vietnamese page in its own words
     finally:
         restarted.extensions["db"].dispose()
 

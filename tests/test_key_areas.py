@@ -594,3 +594,12 @@ def test_reselect_from_the_detail_page_and_the_api(client, login, db):
                         data=json.dumps({"year_selected": 2026, "decision_number": "7/QĐ"}),
                         headers={"X-CSRFToken": login.csrf_token})
     assert again.status_code == 409
+
+
+def test_a_unit_refusal_names_the_unit_in_the_readers_language():
+    from tests.tracker_helpers import DISTRICT_866 as actor
+
+    with pytest.raises(ka.PermissionDenied) as refused:
+        ka._require_edit(actor, "999")
+    assert f"huyện {actor.district_code}" in refused.value.text("vi")
+    assert f"(district {actor.district_code})" in refused.value.text("en") and "huyện" not in refused.value.text("en")
