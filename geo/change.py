@@ -19,15 +19,12 @@ import numpy as np
 
 from geo.errors import GeoInputError
 from geo.exact_tests import positive_exposures, rate_ratio_test, whole_counts
-from translations import message
+from translations import CatalogTable, message
 
 VERDICTS = ("clearly_met", "uncertain", "clearly_not_met", "no_data")
-VERDICT_LABELS_VI = {
-    "clearly_met": "Đạt chỉ tiêu (chắc chắn về thống kê)",
-    "uncertain": "Chưa đủ căn cứ để kết luận",
-    "clearly_not_met": "Không đạt chỉ tiêu",
-    "no_data": "Không phát sinh vụ việc ở cả hai kỳ",
-}
+#: Verdict labels, (vi, en) from the catalogs (``geo.change.verdict.*``).
+VERDICT_LABELS = CatalogTable("geo.change.verdict")
+VERDICT_LABELS_VI = {code: VERDICT_LABELS[code][0] for code in VERDICTS}
 
 
 @dataclass(frozen=True, eq=False)

@@ -34,8 +34,7 @@ from shapely.geometry.base import BaseGeometry
 from geo import VECTOR_ENGINE
 from geo.crs import METRIC_CRS, require_metres, to_metric
 from geo.errors import GeoInputError
-from translations import format_number, translate
-from translations import message
+from translations import CatalogTable, format_number, message, translate
 
 BORDER_LINE_ID = "vn_side_from_communes"
 """``id`` of the Vietnamese-side line in ``cambodia_vietnam_border_dong_thap.geojson`` (consistent with the
@@ -48,7 +47,9 @@ DEFAULT_SHARED_EDGE_TOLERANCE_M = 300.0
 (286 m, data/boundaries PROVENANCE.md §3): edges closer than this are treated as shared."""
 
 GATE_CLASSES = ("international", "main", "secondary")
-GATE_CLASS_LABELS_VI = {"international": "Cửa khẩu quốc tế", "main": "Cửa khẩu chính", "secondary": "Cửa khẩu phụ"}
+#: Gate class labels, (vi, en) from the catalogs (``geo.corridor.gate_class.*``).
+GATE_CLASS_LABELS = CatalogTable("geo.corridor.gate_class")
+GATE_CLASS_LABELS_VI = {code: GATE_CLASS_LABELS[code][0] for code in GATE_CLASSES}
 
 _CHUNK = 1 << 18
 

@@ -19,30 +19,14 @@ from geo.errors import GeoInputError
 from geo.gistar import gi_star
 from geo.mannkendall import mann_kendall_many
 from geo.weights import check_weights, with_self
-from translations import message
+from translations import CatalogTable, message
 
 PATTERNS = ("new", "consecutive", "intensifying", "persistent", "diminishing", "sporadic", "oscillating",
             "historical")
 CLASSES = tuple(f"{p}_hot" for p in PATTERNS) + tuple(f"{p}_cold" for p in PATTERNS) + ("no_pattern",)
-CLASS_LABELS_VI = {
-    "new_hot": "Điểm nóng mới",
-    "consecutive_hot": "Điểm nóng liên tiếp",
-    "intensifying_hot": "Điểm nóng gia tăng",
-    "persistent_hot": "Điểm nóng kéo dài",
-    "diminishing_hot": "Điểm nóng suy giảm",
-    "sporadic_hot": "Điểm nóng rải rác",
-    "oscillating_hot": "Điểm nóng dao động",
-    "historical_hot": "Điểm nóng trước đây",
-    "new_cold": "Điểm lạnh mới",
-    "consecutive_cold": "Điểm lạnh liên tiếp",
-    "intensifying_cold": "Điểm lạnh gia tăng",
-    "persistent_cold": "Điểm lạnh kéo dài",
-    "diminishing_cold": "Điểm lạnh suy giảm",
-    "sporadic_cold": "Điểm lạnh rải rác",
-    "oscillating_cold": "Điểm lạnh dao động",
-    "historical_cold": "Điểm lạnh trước đây",
-    "no_pattern": "Không có xu hướng",
-}
+#: Class labels, (vi, en) from the catalogs (``geo.emerging.class.*``).
+CLASS_LABELS = CatalogTable("geo.emerging.class")
+CLASS_LABELS_VI = {code: CLASS_LABELS[code][0] for code in CLASSES}
 FREQUENCIES = ("month", "quarter")
 MIN_STEPS = 10
 

@@ -17,18 +17,14 @@ from geo.errors import GeoInputError
 from geo.gistar import MIN_UNITS, check_values
 from geo.permutation import check_permutations, conditional_permutation_p
 from geo.weights import check_weights
-from translations import message
+from translations import CatalogTable, message
 
 # PySAL numbering of the Moran scatterplot quadrants.
 QUADRANT_CODES = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 NOT_SIGNIFICANT = "not significant"
-QUADRANT_LABELS_VI = {
-    "HH": "Cao – Cao (điểm nóng)",
-    "LL": "Thấp – Thấp (điểm lạnh)",
-    "HL": "Cao – Thấp (ngoại lai cao)",
-    "LH": "Thấp – Cao (ngoại lai thấp)",
-    NOT_SIGNIFICANT: "Không có ý nghĩa thống kê",
-}
+#: Quadrant labels, (vi, en) from the catalogs (``geo.lisa.quadrant.*``).
+QUADRANT_LABELS = CatalogTable("geo.lisa.quadrant")
+QUADRANT_LABELS_VI = {code: QUADRANT_LABELS[code][0] for code in (*QUADRANT_CODES.values(), NOT_SIGNIFICANT)}
 
 
 @dataclass(frozen=True, eq=False)

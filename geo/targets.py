@@ -671,25 +671,15 @@ def format_target(spec: TargetSpec, lang: str = "vi") -> str:
 
 
 def describe_target(spec: TargetSpec, lang: str = "vi") -> str:
-    """Word a target from its operator and threshold: ``trên 75%``, ``giảm ít nhất 5%``."""
-    def pct(v):
-        text = f"{abs(v) * 100:.4g}%"
-        return text.replace(".", ",") if lang == "vi" else text
-
+    """Word a target from its operator and threshold: ``trên 75%``, ``giảm ít nhất 5%`` (``geo.targets.wording.*``)."""
+    pct = abs(spec.threshold) * 100
     if spec.kind == "proportion":
-        if lang == "en":
-            return f"above {pct(spec.threshold)}" if spec.operator == ">" else f"{pct(spec.threshold)} or more"
-        return f"trên {pct(spec.threshold)}" if spec.operator == ">" else f"từ {pct(spec.threshold)} trở lên"
-    if spec.threshold < 0 or (spec.threshold == 0 and spec.operator == "<"):
-        if spec.threshold == 0:
-            return "fewer" if lang == "en" else "giảm"
-        strict = spec.operator == "<"
-        if lang == "en":
-            return f"{'more than' if strict else 'at least'} {pct(spec.threshold)} fewer"
-        return f"giảm {'hơn' if strict else 'ít nhất'} {pct(spec.threshold)}"
-    if lang == "en":
-        return f"change {spec.operator} {'+' if spec.threshold > 0 else ''}{pct(spec.threshold)}"
-    return f"tăng không quá {pct(spec.threshold)}" if spec.operator in ("<", "<=") else f"tăng {pct(spec.threshold)}"
+        key = "above" if spec.operator == ">" else "at_least"
+    elif spec.threshold < 0 or (spec.threshold == 0 and spec.operator == "<"):
+        key = "fewer" if spec.threshold == 0 else ("more_than_fewer" if spec.operator == "<" else "at_least_fewer")
+    else:
+        key = "rise_at_most" if spec.operator in ("<", "<=") else "rise"
+    return message(f"geo.targets.wording.{key}", pct=pct).text(lang)
 
 
 def with_threshold(spec: TargetSpec, threshold: float) -> TargetSpec:

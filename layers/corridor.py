@@ -26,7 +26,7 @@ from layers.base import PreSerialisedGeoJson, make_map, per_frame, serialised_ge
 from layers.communes import class_breaks, colour_for, _palette_for
 from layers.incidents import DEFAULT_MAX_POINTS, PointSummary, add_incident_points, legend_entries
 from layers.legend import Legend
-from layers.text import format_number, text
+from layers.text import choose, format_number, text
 from translations import CatalogTable
 
 COLOUR_MODES = ("per_km", "gi_bin")
@@ -44,8 +44,7 @@ _TEXT = CatalogTable("layers.corridor")
 
 
 def _t(key: str, lang: str):
-    vi, en = _TEXT[key]
-    return en if lang == "en" else vi
+    return choose(_TEXT[key], lang)
 
 
 @dataclass
@@ -267,9 +266,8 @@ def corridor_map(*, border_line: gpd.GeoDataFrame, bands: gpd.GeoDataFrame, segm
                                     f"{format_number(bound, lang, 2)}"))
             lower = bound
     entries += [(GATE_COLOURS[c], label) for c, label in (
-        ("international", "Cửa khẩu quốc tế" if lang == "vi" else "International gate"),
-        ("main", "Cửa khẩu chính" if lang == "vi" else "Main gate"),
-        ("secondary", "Cửa khẩu phụ" if lang == "vi" else "Secondary gate"))]
+        ("international", _t("gate_international", lang)), ("main", _t("gate_main", lang)),
+        ("secondary", _t("gate_secondary", lang)))]
     legend_notes = [caption] if caption else []
     legend_notes.append(_t("approximate_note", lang))
     legend_notes.extend(str(n) for n in notes if n)

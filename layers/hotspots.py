@@ -20,9 +20,9 @@ import numpy as np
 import shapely
 from folium.utilities import JsCode
 
-from geo.emerging import CLASS_LABELS_VI
+from geo.emerging import CLASS_LABELS
 from geo.geojson import OMITTED, collection_of
-from geo.lisa import QUADRANT_LABELS_VI
+from geo.lisa import QUADRANT_LABELS
 from layers.legend import Legend, js_string
 from layers import palette
 from layers.text import choose, format_number, format_numbers
@@ -37,20 +37,10 @@ HOTSPOT_CLASS = "hotspot-cell"
 
 #: ArcGIS Hot Spot Analysis (Getis-Ord Gi*) default renderer, bin → colour.
 GI_BIN_COLOURS = palette.GI_STAR_BINS
-GI_BIN_LABELS = {
-    3: ("Điểm nóng — độ tin cậy 99%", "Hot spot — 99% confidence"),
-    2: ("Điểm nóng — độ tin cậy 95%", "Hot spot — 95% confidence"),
-    1: ("Điểm nóng — độ tin cậy 90%", "Hot spot — 90% confidence"),
-    0: ("Không có ý nghĩa thống kê", "Not significant"),
-    -1: ("Điểm lạnh — độ tin cậy 90%", "Cold spot — 90% confidence"),
-    -2: ("Điểm lạnh — độ tin cậy 95%", "Cold spot — 95% confidence"),
-    -3: ("Điểm lạnh — độ tin cậy 99%", "Cold spot — 99% confidence"),
-}
+GI_BIN_LABELS = CatalogTable("layers.gi_bin")  # keyed by the bin as text: "3" … "-3"
 
 #: GeoDa LISA cluster map colours.
 LISA_COLOURS = palette.LISA_CLUSTERS
-LISA_LABELS_EN = {"HH": "High – High (hot spot)", "LL": "Low – Low (cold spot)", "HL": "High – Low (high outlier)",
-                  "LH": "Low – High (low outlier)", "not significant": "Not significant"}
 
 #: Density classes: equal intervals of the maximum, ColorBrewer YlOrRd; cells under the first bound are not drawn.
 DENSITY_COLOURS = palette.SEQUENTIAL_COUNTS
@@ -71,16 +61,6 @@ EMERGING_COLOURS = {
     "persistent_cold": "#08519c", "diminishing_cold": "#c6dbef", "sporadic_cold": "#4292c6",
     "oscillating_cold": "#3f007d", "historical_cold": "#9ecae1",
     "no_pattern": NOT_SIGNIFICANT_COLOUR,
-}
-EMERGING_LABELS_EN = {
-    "new_hot": "New hot spot", "consecutive_hot": "Consecutive hot spot", "intensifying_hot": "Intensifying hot spot",
-    "persistent_hot": "Persistent hot spot", "diminishing_hot": "Diminishing hot spot",
-    "sporadic_hot": "Sporadic hot spot", "oscillating_hot": "Oscillating hot spot",
-    "historical_hot": "Historical hot spot", "new_cold": "New cold spot", "consecutive_cold": "Consecutive cold spot",
-    "intensifying_cold": "Intensifying cold spot", "persistent_cold": "Persistent cold spot",
-    "diminishing_cold": "Diminishing cold spot", "sporadic_cold": "Sporadic cold spot",
-    "oscillating_cold": "Oscillating cold spot", "historical_cold": "Historical cold spot",
-    "no_pattern": "No pattern detected",
 }
 
 WORDS = CatalogTable("layers.hotspots")
@@ -108,16 +88,15 @@ class HotspotLayer:
 
 
 def gi_bin_label(level: int, lang: str = "vi") -> str:
-    vi, en = GI_BIN_LABELS[int(level)]
-    return en if lang == "en" else vi
+    return choose(GI_BIN_LABELS[str(int(level))], lang)
 
 
 def lisa_label(code: str, lang: str = "vi") -> str:
-    return LISA_LABELS_EN[code] if lang == "en" else QUADRANT_LABELS_VI[code]
+    return choose(QUADRANT_LABELS[code], lang)
 
 
 def emerging_label(code: str, lang: str = "vi") -> str:
-    return EMERGING_LABELS_EN[code] if lang == "en" else CLASS_LABELS_VI[code]
+    return choose(CLASS_LABELS[code], lang)
 
 
 def _display_frame(frame):

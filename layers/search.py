@@ -16,10 +16,13 @@ from folium.template import Template
 
 from layers.base import per_frame, raw_text
 from layers.legend import js_string
+from layers.text import choose
+from translations import CatalogTable
 
 #: Decimal places of the bounding boxes sent (about 1 m), enough to zoom to a commune.
 BOUNDS_DECIMALS = 5
 MAX_RESULTS = 8
+SEARCH_WORDS = CatalogTable("layers.search")
 
 
 def fold(name: str) -> str:
@@ -139,9 +142,7 @@ class CommuneSearch(folium.MacroElement):
         self._entries_text = per_frame(communes, "search-entries-js", lambda: _script_json(self.entries))
         self.profile_url = profile_url
         self.max_results = MAX_RESULTS
-        self.words = {"placeholder": "Tìm xã, phường…" if lang == "vi" else "Find a commune…",
-                      "none": "Không tìm thấy xã nào" if lang == "vi" else "No commune found",
-                      "profile": "Xem hồ sơ xã" if lang == "vi" else "Open the commune profile"}
+        self.words = {key: choose(SEARCH_WORDS[key], lang) for key in ("placeholder", "none", "profile")}
 
     @property
     def entries_js(self) -> str:

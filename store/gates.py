@@ -25,7 +25,7 @@ from shapely.geometry import Point
 from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from geo.corridor_geometry import GATE_CLASS_LABELS_VI, GATE_CLASSES, read_border_gates
+from geo.corridor_geometry import GATE_CLASS_LABELS, GATE_CLASS_LABELS_VI, GATE_CLASSES, read_border_gates
 from geo.crs import METRIC_CRS, lonlat_to_metric
 from store.audit import record
 from store.meta import bump_data_version
@@ -33,8 +33,7 @@ from store.models import Base, Meta, utcnow
 
 GATES_FILE = "boundaries/border_gates.geojson"
 SEEDED_KEY = "border_gates_seeded"
-GATE_CLASS_LABELS_EN = {"international": "International border gate", "main": "Main border gate",
-                        "secondary": "Secondary border gate"}
+GATE_CLASS_LABELS_EN = {code: GATE_CLASS_LABELS[code][1] for code in GATE_CLASSES}
 
 #: A gate may lie on the Cambodian side of the line by at most this much (digitising offsets between the
 #: Vietnamese and Cambodian outlines reach 286 m, PROVENANCE.md §3; a gate area straddles the line).

@@ -315,3 +315,14 @@ def test_targets_worded_from_the_threshold():
     assert describe_target(TARGETS.spec("social_order_change")) == "giảm ít nhất 5%"
     assert describe_target(TARGETS.spec("social_order_change"), "en") == "at least 5% fewer"
     assert describe_target(TARGETS.spec("drug_communes_change")) == "giảm"
+
+
+def test_a_target_without_plan_wording_is_worded_in_each_language_with_its_decimal_mark():
+    from geo.targets import TargetSpec, describe_target
+
+    spec = TargetSpec(code="clearance", label_vi="x", label_en="x", kind="proportion", operator=">",
+                      threshold=0.755, source="records")
+    assert (describe_target(spec, "vi"), describe_target(spec, "en")) == ("trên 75,5%", "above 75.5%")
+    fewer = TargetSpec(code="social_order_change", label_vi="y", label_en="y", kind="change", operator="<=",
+                       threshold=-0.05, source="records")
+    assert (describe_target(fewer, "vi"), describe_target(fewer, "en")) == ("giảm ít nhất 5%", "at least 5% fewer")

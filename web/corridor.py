@@ -489,7 +489,7 @@ def _gate_geometry():
 @allow(access.ADMIN)
 def gates():
     ensure_seeded(current_app.extensions["db"], current_app.config["DATA_DIR"])
-    class_labels = {c: pick((C.GATE_CLASS_LABELS_VI[c], GATE_CLASS_LABELS_EN[c])) for c in C.GATE_CLASSES}
+    class_labels = {c: pick(C.GATE_CLASS_LABELS[c]) for c in C.GATE_CLASSES}
     return render_template("corridor/gates.html", gates=list_gates(db_session()), class_labels=class_labels,
                            rule=t("gates.rule", inland=f"{MAX_INLAND_M / 1000:g}", tol=f"{BORDER_TOLERANCE_M:g}"),
                            placement=_placement_data())

@@ -78,12 +78,6 @@ MEASURE_LABELS = {
     "seb": ("Tỷ lệ Bayes thực nghiệm không gian", "Spatial Empirical Bayes rate"),
 }
 NEIGHBOUR_CHOICES = ("queen", "rook", "distance:2000", "distance:3000", "knn:6", "knn:8")
-VERDICT_LABELS_EN = {
-    "clearly_met": "Target met (statistically clear)",
-    "uncertain": "Not enough evidence to conclude",
-    "clearly_not_met": "Target not met",
-    "no_data": "No incidents in either period",
-}
 
 
 @dataclass(frozen=True)
@@ -522,7 +516,7 @@ def change_tables(filters, communes, population):
 
     Commune counts include confidential cases (no coordinates needed), so they match official totals.
     """
-    from geo.change import VERDICT_LABELS_VI, change_table, change_vs_baseline
+    from geo.change import VERDICT_LABELS, change_table, change_vs_baseline
     from geo.rates import crude_rate, empirical_bayes
 
     view = _units_in_view(communes, filters.district)
@@ -544,7 +538,7 @@ def change_tables(filters, communes, population):
     def verdict(code):
         if code == NO_BASELINE:
             return t("hotspots.no_baseline_verdict")
-        return VERDICT_LABELS_EN[code] if lang == "en" else VERDICT_LABELS_VI[code]
+        return VERDICT_LABELS[code][1 if lang == "en" else 0]
 
     communes_change = change_vs_baseline(c0, c1)
     residents = (population.set_index(population["commune_code"].astype(str))["population"].reindex(codes)
