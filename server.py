@@ -49,7 +49,14 @@ def default_config(instance_path: Path) -> dict:
     }
 
 
-def create_app(test_config: dict | None = None) -> Flask:
+def create_app(test_config: dict | None = None, *, web: bool | None = None) -> Flask:
+    """The application: configuration, database, commands and (``web``) the pages, sign-in and API.
+
+    ``web=None`` builds the web layer unless the Flask CLI is loading the app for one of
+    :data:`cli.COMMANDS_WITHOUT_WEB` (``flask --app server import-incidents …``): those commands need the
+    configuration, the database and the catalogs only, and importing the pages' modules (folium, matplotlib,
+    scipy, the layers and reports) costs a command ≈ 4 CPU s and 100 MiB before it starts.
+    """
     app = Flask(__name__, instance_path=instance_folder(), instance_relative_config=True,
                 template_folder="templates", static_folder="static")
     instance_path = Path(app.instance_path)
@@ -85,9 +92,18 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.extensions["db"] = Database(app.config["DATABASE_URL"], busy_timeout_s=app.config["DB_BUSY_TIMEOUT_S"])
 
-    from web import register
+    if web is None:
+        from cli import command_without_web
 
-    register(app)
+        web = not command_without_web()
+    if web:
+        from web import register
+
+        register(app)  # the pages, and the commands (web.register calls cli.register)
+    else:
+        from cli import register as register_cli
+
+        register_cli(app)
     return app
 
 

@@ -47,6 +47,45 @@ def worded(error: Exception) -> str:
     return text(cli_language()) if callable(text) else str(error)
 
 
+#: Commands that work without the web layer (no page, sign-in or map module): when the Flask CLI loads the
+#: app to run one of them, :func:`server.create_app` leaves the pages out (:func:`command_without_web`).
+COMMANDS_WITHOUT_WEB = frozenset({"import-incidents"})
+
+
+def command_without_web() -> bool:
+    """Whether the Flask CLI (``flask …``, ``bando138 …``) is loading the app to run one of
+    :data:`COMMANDS_WITHOUT_WEB`.
+
+    Flask calls the app factory while it resolves the command, after click has consumed the arguments, so
+    the command's name is read from ``sys.argv`` the way the CLI group parses it: the first argument that is
+    neither one of the group's options (``--app server``, ``-e FILE``, ``--debug``) nor an option's value.
+    Outside the Flask CLI (a WSGI server, ``python server.py``, tests) the answer is always False, and any
+    doubt (``--help``, no command) means the whole application.
+    """
+    click = sys.modules.get("click")
+    context = click.get_current_context(silent=True) if click is not None else None
+    if context is None:
+        return False
+    from flask.cli import FlaskGroup
+
+    root = context.find_root()
+    if not isinstance(root.command, FlaskGroup):
+        return False
+    takes_value = {name for param in root.command.params
+                   if getattr(param, "is_flag", False) is False and param.nargs != 0
+                   for name in (*param.opts, *param.secondary_opts)}
+    arguments = iter(sys.argv[1:])
+    for argument in arguments:
+        if argument == "--":
+            return next(arguments, None) in COMMANDS_WITHOUT_WEB
+        if argument.startswith("-"):
+            if argument in takes_value:
+                next(arguments, None)  # the option's value (``--app server``)
+            continue
+        return argument in COMMANDS_WITHOUT_WEB
+    return False
+
+
 def register(app) -> None:
     for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{__name__}.{module_info.name}")
