@@ -103,7 +103,11 @@ class IncidentWriter:
             return 0
         # Inserting in key order appends to the primary-key B-tree instead of splitting pages at random.
         if "id" in valid.columns and len(valid) > 1:
-            valid = valid.iloc[np.argsort(valid["id"].to_numpy(dtype=str), kind="stable")]
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            order = pc.array_sort_indices(pa.array(valid["id"].astype(str).to_numpy(dtype=object)))
+            valid = valid.iloc[order.to_numpy()]
         written = 0
         for start in range(0, len(valid), CHUNK_ROWS):
             # Python values and tuples are built per chunk: a million rows of 18 values at once would be a
@@ -185,6 +189,11 @@ _SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def _column_values(valid: pd.DataFrame, *, is_demo: bool, batch_id: int, as_text_dates: bool) -> dict[str, list]:
+    """The stored columns of ``valid`` as lists of plain Python values, one list per column.
+
+    Column-wise conversions (Arrow casts, ``tolist``) rather than a Python call per value: a million rows are
+    18 million values, so one ``pd.isna`` or ``strftime`` per value costs seconds.
+    """
     n = len(valid)
 
     def column(name, default=None):
@@ -195,15 +204,16 @@ def _column_values(valid: pd.DataFrame, *, is_demo: bool, batch_id: int, as_text
         values[name] = column(name).astype(str).tolist()
     for name in ("description", "article", "clause"):
         values[name] = column(name).fillna("").astype(str).tolist()
-    values["boundary_set_id"] = [None if pd.isna(v) else int(v) for v in column("boundary_set_id")]
+    set_ids = column("boundary_set_id")
+    values["boundary_set_id"] = (pd.to_numeric(set_ids).astype("Int64").astype(object)
+                                 .where(set_ids.notna(), None).tolist())
     values["lon"] = pd.to_numeric(column("lon")).astype(float).tolist()
     values["lat"] = pd.to_numeric(column("lat")).astype(float).tolist()
     values["sensitive"] = column("sensitive", False).fillna(False).astype(bool).tolist()
     for name in ("occurred_at", "reported_at"):
         stamps = pd.to_datetime(column(name))
         if as_text_dates:
-            text_values = stamps.dt.strftime(_SQLITE_DATETIME)
-            values[name] = text_values.astype(object).where(stamps.notna(), None).tolist()
+            values[name] = _sqlite_datetime_text(stamps)
         else:
             values[name] = [None if pd.isna(v) else v.to_pydatetime() for v in stamps]
     now = utcnow()
@@ -211,6 +221,23 @@ def _column_values(valid: pd.DataFrame, *, is_demo: bool, batch_id: int, as_text
     values["is_demo"] = [bool(is_demo)] * n
     values["import_batch_id"] = [batch_id] * n
     return values
+
+
+def _sqlite_datetime_text(stamps: pd.Series) -> list:
+    """Naive timestamps as SQLAlchemy's SQLite DATETIME text (:data:`_SQLITE_DATETIME`), ``None`` for NaT.
+
+    Arrow's cast of a microsecond timestamp to text writes exactly that form (``2024-03-05 21:30:00.000000``,
+    six digits always) about ten times faster than ``strftime``; nanoseconds are cut to microseconds, as
+    SQLAlchemy stores them. A zone-aware column (none comes from validation) takes ``strftime``.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if getattr(stamps.dtype, "tz", None) is not None:
+        text_values = stamps.dt.strftime(_SQLITE_DATETIME)
+        return text_values.astype(object).where(stamps.notna(), None).tolist()
+    microseconds = stamps.to_numpy(dtype="datetime64[ns]").astype("datetime64[us]")
+    return pc.cast(pa.array(microseconds, mask=np.isnat(microseconds)), pa.string()).to_pylist()
 
 
 def incident_frame(session, *, year: int | None = None, start: datetime | None = None, end: datetime | None = None,
