@@ -1230,7 +1230,7 @@ def validate_incidents(raw: pd.DataFrame, locator: CommuneLocator, *, today: dat
 
     keep = ~out.bad
     description = _text_array(frame, "description")
-    valid = pd.DataFrame({
+    kept = {
         "row": rows[keep],
         "id": ids[keep],
         "occurred_at": occurred.to_numpy()[keep],
@@ -1247,7 +1247,11 @@ def validate_incidents(raw: pd.DataFrame, locator: CommuneLocator, *, today: dat
         "article": article[keep],
         "clause": clause[keep],
         "boundary_set": set_keys[keep],
-    }, columns=VALID_COLUMNS)
+    }
+    # Text columns stay object arrays of str: pandas' default Arrow-backed ``str`` dtype would convert every
+    # value to Arrow here and back to a Python string when the rows are written.
+    valid = pd.DataFrame({name: pd.Series(values, dtype=object, copy=False) if values.dtype == object else values
+                          for name, values in kept.items()}, columns=VALID_COLUMNS)
     errors = sorted(out.errors, key=lambda e: e.row)
     return ValidationResult(valid=valid, errors=errors, warnings=warnings)
 

@@ -201,9 +201,9 @@ def _column_values(valid: pd.DataFrame, *, is_demo: bool, batch_id: int, as_text
 
     values: dict[str, list] = {}
     for name in ("id", "category", "severity", "case_status", "commune_code", "district_code"):
-        values[name] = column(name).astype(str).tolist()
+        values[name] = _text_list(column(name))
     for name in ("description", "article", "clause"):
-        values[name] = column(name).fillna("").astype(str).tolist()
+        values[name] = _text_list(column(name).fillna(""))
     set_ids = column("boundary_set_id")
     values["boundary_set_id"] = (pd.to_numeric(set_ids).astype("Int64").astype(object)
                                  .where(set_ids.notna(), None).tolist())
@@ -221,6 +221,15 @@ def _column_values(valid: pd.DataFrame, *, is_demo: bool, batch_id: int, as_text
     values["is_demo"] = [bool(is_demo)] * n
     values["import_batch_id"] = [batch_id] * n
     return values
+
+
+def _text_list(series: pd.Series) -> list[str]:
+    """``series`` as a list of ``str``; a column already of Python strings (validation's object columns) is
+    listed as it is, without the round trip through pandas' Arrow-backed ``str`` dtype that ``astype(str)``
+    makes."""
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=False) == "string":
+        return series.tolist()
+    return series.astype(str).tolist()
 
 
 def _sqlite_datetime_text(stamps: pd.Series) -> list:
