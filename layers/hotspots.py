@@ -192,6 +192,8 @@ def js_string_object(labels: dict) -> str:
 
 def _add_features(m, frame, keep, class_index, colours_by_index, labels, properties, *, lang, name, show,
                   fill_opacity=0.72):
+    if m is None:  # a summary of what would be drawn (the page's figures), without the features
+        return None
     shown = _display_frame(frame[keep])
     headings = _headings(shown, lang)
     columns = {"k": [int(k) for k in class_index[:len(shown)]],
@@ -254,7 +256,7 @@ def _figures(frame, keep, lang, *, z=None, p=None, density=None, trend=None):
 
 
 def _legend(m, title, entries, notes, legend):
-    if not legend:
+    if not legend or m is None:
         return None
     box = Legend(title, entries, notes=notes)
     m.add_child(box)
@@ -283,7 +285,7 @@ def add_gi_star_layer(m, frame, *, lang="vi", significant_only=True, name=None, 
     levels = [3, 2, 1, 0, -1, -2, -3]
     class_index = np.array([levels.index(b) for b in bins[keep]], dtype=int)
     labels = _common_labels(lang, [gi_bin_label(level, lang) for level in levels])
-    figures = _figures(frame, keep, lang, z="gi_z", p="gi_p")
+    figures = _figures(frame, keep, lang, z="gi_z", p="gi_p") if m is not None else {}
     layer = _add_features(m, frame, keep, class_index, [GI_BIN_COLOURS[level] for level in levels], labels,
                           figures, lang=lang, name=name or word("gistar_title", lang), show=show)
     hot, cold = int((bins > 0).sum()), int((bins < 0).sum())
@@ -341,8 +343,8 @@ def add_lisa_layer(m, frame, *, lang="vi", significant_only=True, name=None, not
     class_index = np.array([codes.index(c) for c in cluster[keep]], dtype=int)
     labels = _common_labels(lang, [lisa_label(c, lang) for c in codes])
     labels["z"] = "I"
-    frame = frame.assign(_lisa_i=frame["lisa_i"])
-    figures = _figures(frame, keep, lang, z="_lisa_i", p="lisa_p")
+    figures = (_figures(frame.assign(_lisa_i=frame["lisa_i"]), keep, lang, z="_lisa_i", p="lisa_p")
+               if m is not None else {})
     layer = _add_features(m, frame, keep, class_index, [LISA_COLOURS[c] for c in codes], labels, figures,
                           lang=lang, name=name or word("lisa_title", lang), show=show)
     subset = fallback or _drawn_note(int(keep.sum()), cluster.size, significant_only, lang)
@@ -383,7 +385,7 @@ def add_density_layer(m, frame, *, lang="vi", name=None, notes=(), show=True, le
         high = bounds[i + 1] if i + 1 < len(bounds) else maximum
         class_labels.append(f"{format_number(low, lang, 2)} – {format_number(high, lang, 2)}")
     labels = _common_labels(lang, class_labels)
-    figures = _figures(frame, keep, lang, density="density")
+    figures = _figures(frame, keep, lang, density="density") if m is not None else {}
     layer = _add_features(m, frame, keep, class_index, list(DENSITY_COLOURS[:len(bounds)]), labels, figures,
                           lang=lang, name=name or word("kde_title", lang), show=show, fill_opacity=0.65)
     subset = [word("density_drawn", lang).format(drawn=format_number(int(keep.sum()), lang),
@@ -410,7 +412,7 @@ def add_emerging_layer(m, frame, *, lang="vi", significant_only=True, name=None,
     class_index = np.array([codes.index(c) for c in category[keep]], dtype=int)
     labels = _common_labels(lang, [emerging_label(c, lang) for c in codes])
     figures = _figures(frame, keep, lang, trend="trend_z" if "trend_z" in frame.columns else None,
-                       p="trend_p" if "trend_p" in frame.columns else None)
+                       p="trend_p" if "trend_p" in frame.columns else None) if m is not None else {}
     layer = _add_features(m, frame, keep, class_index, [EMERGING_COLOURS[c] for c in codes], labels, figures,
                           lang=lang, name=name or word("emerging_title", lang), show=show)
     present = [c for c in codes if (category == c).any() and (c != "no_pattern" or not significant_only)]
@@ -429,7 +431,11 @@ _ADDERS = {"gistar": add_gi_star_layer, "lisa": add_lisa_layer, "kde": add_densi
 
 
 def add_hotspot_layer(m, frame, statistic: str, **options) -> HotspotLayer:
-    """Add the layer for ``statistic`` (gistar, lisa, kde or emerging); ``options`` go to its adder."""
+    """Add the layer for ``statistic`` (gistar, lisa, kde or emerging); ``options`` go to its adder.
+
+    With ``m=None`` nothing is drawn: the returned layer (``layer`` and ``legend`` None) only says what would
+    be — units drawn, subset note, hot and cold counts — which a page shows beside a map served elsewhere.
+    """
     if statistic not in _ADDERS:
         raise ValueError(f"statistic {statistic!r} is not one of: {', '.join(STATISTICS)}")
     return _ADDERS[statistic](m, frame, **options)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -127,20 +127,9 @@ def add_incident_points(m, incidents: pd.DataFrame, *, commune_names: dict | Non
     -------
     PointSummary
     """
-    if max_points < 0:
-        raise ValueError(f"max_points must be ≥ 0; got {max_points!r}")
-    required = {"id", "occurred_at", "category", "severity", "case_status", "lon", "lat", "commune_code"}
-    missing = required - set(incidents.columns)
-    if missing:
-        raise ValueError(f"incidents lacks column(s): {', '.join(sorted(missing))}")
-    total = len(incidents)
-    mask = drawable(incidents)
-    redacted = int(incidents["redacted"].astype(bool).sum()) if "redacted" in incidents.columns and total else 0
-    points = incidents[mask] if total else incidents
-    if len(points) > max_points:
-        return PointSummary(total=total, shown=0, redacted=redacted, capped=True, cap=max_points)
-    if points.empty:
-        return PointSummary(total=total, shown=0, redacted=redacted, capped=False, cap=max_points)
+    summary, points = _summary(incidents, max_points)
+    if not summary.shown:
+        return summary
 
     names = commune_names or {}
     categories, category_labels = _index(points["category"], lambda c: _label(CATEGORIES, c, lang))
@@ -178,7 +167,32 @@ def add_incident_points(m, incidents: pd.DataFrame, *, commune_names: dict | Non
                               icon_create_function=cluster_icon_script(), chunked_loading=True,
                               max_cluster_radius=45, spiderfy_on_max_zoom=True)
     layer.add_to(m)
+    return replace(summary, layer=layer)
+
+
+def point_summary(incidents: pd.DataFrame, *, max_points: int = DEFAULT_MAX_POINTS) -> PointSummary:
+    """What :func:`add_incident_points` would draw (totals, cap, severities), without building the layer: for
+    a page that shows the figures while its map script is served by another request."""
+    return _summary(incidents, max_points)[0]
+
+
+def _summary(incidents: pd.DataFrame, max_points: int) -> tuple[PointSummary, pd.DataFrame]:
+    """The summary of the point layer and the rows it draws (none when capped)."""
+    if max_points < 0:
+        raise ValueError(f"max_points must be ≥ 0; got {max_points!r}")
+    required = {"id", "occurred_at", "category", "severity", "case_status", "lon", "lat", "commune_code"}
+    missing = required - set(incidents.columns)
+    if missing:
+        raise ValueError(f"incidents lacks column(s): {', '.join(sorted(missing))}")
+    total = len(incidents)
+    mask = drawable(incidents)
+    redacted = int(incidents["redacted"].astype(bool).sum()) if "redacted" in incidents.columns and total else 0
+    points = incidents[mask] if total else incidents
+    if len(points) > max_points:
+        return PointSummary(total=total, shown=0, redacted=redacted, capped=True, cap=max_points), points.iloc[:0]
+    if points.empty:
+        return PointSummary(total=total, shown=0, redacted=redacted, capped=False, cap=max_points), points
     drawn = set(points["severity"].tolist())
     order = [code for code in SEVERITIES if code in drawn] + sorted(str(c) for c in drawn - set(SEVERITIES))
-    return PointSummary(total=total, shown=len(rows), redacted=redacted, capped=False, cap=max_points,
-                        layer=layer, severities=tuple(order))
+    return PointSummary(total=total, shown=len(points), redacted=redacted, capped=False, cap=max_points,
+                        severities=tuple(order)), points

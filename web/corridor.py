@@ -45,7 +45,7 @@ from web.boundary_view import read_view_set
 from web.access import allow
 from web.periods import menu, read_period
 from web.i18n import current_language, date_span, format_date, pick, t
-from web.view_cache import cached_view, viewer_scope
+from web.view_cache import cached_view, map_assets, viewer_scope
 
 bp = Blueprint("corridor", __name__)
 
@@ -188,42 +188,92 @@ def _scoped(result: CorridorResult) -> CorridorResult:
     return replace(result, points=own_cases(db_session(), current_user, result.points))
 
 
-class RenderedCorridor(NamedTuple):
+class CorridorPage(NamedTuple):
+    """What the page shows beside its map: the analysis, its statistics table and what the map draws."""
     result: CorridorResult
     sections: list
-    css: list
-    js: list
+    points: object  # layers.incidents.PointSummary (no layer)
+
+
+class CorridorMapScript(NamedTuple):
+    """The rendered map: the assets its script needs, the container id and the script."""
+    css: tuple
+    js: tuple
     map_id: str
-    points: object
     script: str
 
 
-def _rendered(filters: CorridorFilters) -> RenderedCorridor:
-    """Analysis, statistics table and rendered map, built once per data version (incidents, boundaries,
-    gates), filters, language and viewer scope. Access is checked on every request."""
+def _view_key(kind: str, filters: CorridorFilters) -> tuple:
+    """Everything a view depends on: data versions (incidents, boundaries, gates), filters, language, viewer
+    scope, data files and the basemap configuration."""
     from store.meta import data_version
 
+    session = db_session()
+    return (kind, str(session.get_bind().url), data_version(session, "incidents", "boundaries", "gates"),
+            filters, current_language(), viewer_scope(current_user), current_app.config["DATA_DIR"],
+            current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "", basemap_key())
+
+
+def _checked_geometry(filters: CorridorFilters):
     ensure_seeded(current_app.extensions["db"], current_app.config["DATA_DIR"])
     geometry = _geometry(filters)
     _check_district(geometry)
-    session = db_session()
-    key = ("corridor", str(session.get_bind().url), data_version(session, "incidents", "boundaries", "gates"),
-           filters, current_language(), viewer_scope(current_user), current_app.config["DATA_DIR"],
-           current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "", basemap_key())
+    return geometry
+
+
+def _corridor_analysis(filters: CorridorFilters, geometry) -> CorridorResult:
+    """The scoped analysis of ``filters``, once per view key (shared by the page and its map script)."""
+    def build():
+        return _scoped(corridor_analysis(db_session(), geometry, period=filters.period,
+                                         categories=filters.categories, viewer=_viewer()))
+
+    return cached_view(_view_key("corridor-analysis", filters), build)
+
+
+def _page_part(filters: CorridorFilters) -> CorridorPage:
+    """Analysis, statistics table and what the map draws, built once per view key; no map is built: its
+    script is a request of its own (:func:`_map_part`). Access is checked on every request."""
+    geometry = _checked_geometry(filters)
 
     def build():
-        result = _scoped(corridor_analysis(session, geometry, period=filters.period, categories=filters.categories,
-                                           viewer=_viewer()))
-        built = _map(result, filters)
+        from layers.incidents import point_summary
+
+        result = _corridor_analysis(filters, geometry)
+        return CorridorPage(result, _sections(result), point_summary(result.points.assign(redacted=False)))
+
+    return cached_view(_view_key("corridor-page", filters), build)
+
+
+def _map_part(filters: CorridorFilters) -> CorridorMapScript:
+    """The rendered corridor map of ``filters``, once per view key."""
+    geometry = _checked_geometry(filters)
+
+    def build():
         from store.boundaries import communes_frame
         from web.communes import with_commune_search
 
-        with_commune_search(built.map, communes_frame(session))
+        built = _map(_corridor_analysis(filters, geometry), filters)
+        with_commune_search(built.map, communes_frame(db_session()))
         css, js = asset_urls(built.map)
-        return RenderedCorridor(result, _sections(result), css, js, built.map.get_name(), built.points,
-                                map_parts(built.map).script)
+        return CorridorMapScript(css, js, built.map.get_name(), map_parts(built.map).script)
 
-    return cached_view(key, build)
+    return cached_view(_view_key("corridor-map", filters), build)
+
+
+def _map_assets(filters: CorridorFilters, page: CorridorPage) -> tuple:
+    """(css, js, map id) of the map the page's script draws. They follow from the kinds of layers on the map
+    (points drawn or not, gates, Prey Veng), not from the figures: they are taken from the first map rendered
+    with the same configuration and kinds of layers (rendering it on a miss, its script kept for the map)."""
+    result = page.result
+    key = ("corridor-assets", page.points.shown > 0, len(result.gates) > 0, result.geometry.prey_veng is not None,
+           current_language(), current_app.config.get("TILE_URL") or "",
+           current_app.config.get("TILE_ATTRIBUTION") or "", basemap_key(), url_for("vendor.asset", filename=""))
+
+    def build():
+        rendered = _map_part(filters)
+        return rendered.css, rendered.js, rendered.map_id
+
+    return map_assets(key, build)
 
 
 def _caption(filters: CorridorFilters) -> str:
@@ -272,7 +322,7 @@ def _sections(result: CorridorResult) -> list[dict]:
             "p": "–" if not math.isfinite(r["p_value"]) else format_number(r["p_value"], lang, 2),
             "per_km": "" if not math.isfinite(r["per_km"]) else format_number(r["per_km"], lang, 2),
             "gi_bin": "" if not math.isfinite(r["gi_bin"]) else int(r["gi_bin"]),
-        } for _, r in rows.iterrows()]})
+        } for r in rows.to_dict("records")]})
     return sections
 
 
@@ -325,18 +375,19 @@ def page():
     years = incident_years(session)
     filters = read_filters(years)
     try:
-        rendered = _rendered(filters)
+        rendered = _page_part(filters)
     except GeoInputError as error:
         if "no boundary set" in str(error):
             return render_template("corridor/page.html", no_boundaries=True, filters=filters)
         raise
-    result, css, js = rendered.result, rendered.css, rendered.js
+    result = rendered.result
+    css, js, map_id = _map_assets(filters, rendered)
     g = result.geometry
     return render_template(
         "corridor/page.html", no_boundaries=False, filters=filters, result=result, sections=rendered.sections,
         period=filters.period, period_menu=menu(years, filters.period), categories=[(c, CATEGORIES[c]) for c in sorted(BORDER_CORRIDOR_CATEGORIES)],
         band_presets=sorted(set(BAND_PRESETS) | {filters.bands}), segment_lengths=[_km_param(v) for v in SEGMENT_LENGTHS_KM],
-        colour_modes=COLOUR_MODES, css_urls=css, js_urls=js, map_id=rendered.map_id,
+        colour_modes=COLOUR_MODES, css_urls=css, js_urls=js, map_id=map_id,
         script_url=url_for("corridor.map_script", lang=current_language(), **filters.query()),
         border_km=format_number(g.border_line["length_m"].iloc[0] / 1000.0, current_language(), 1),
         border_communes=list(zip(g.border_communes["commune_name"], g.border_communes["border_length_km"])),
@@ -366,7 +417,7 @@ def patrol():
 def map_script():
     """The corridor map's JavaScript for the filters in the query string (same rules as the page)."""
     filters = read_filters(incident_years(db_session()))
-    response = make_response(_rendered(filters).script)
+    response = make_response(_map_part(filters).script)
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "private, no-cache"
     return response

@@ -45,7 +45,7 @@ from web.access import allow
 from translations import message
 from web.i18n import current_language, date_span, error_text, format_date, format_number, pick, t
 from web.periods import menu, read_baseline, read_period, scheme as period_scheme
-from web.view_cache import cached_view, viewer_scope
+from web.view_cache import cached_view, map_assets, viewer_scope
 
 bp = Blueprint("hotspots", __name__)
 
@@ -474,17 +474,8 @@ def build_map(filters, communes, run, demo: bool):
     layer = None
     if run is not None:
         frame = run_frame_for_display(run)
-        notes = [_caption(filters)]
-        if demo:
-            notes.append(text("illustrative", lang))
-        withheld = run.details.get("n_withheld", 0)
-        if withheld:
-            notes.append(t("hotspots.withheld_note", n=withheld))
         if len(frame):
-            options = {"lang": lang, "notes": notes}
-            if filters.statistic != "kde":
-                options["significant_only"] = filters.show == "significant"
-            layer = add_hotspot_layer(m, frame, filters.statistic, **options)
+            layer = add_hotspot_layer(m, frame, filters.statistic, **_layer_options(filters, run, demo))
     add_district_outlines(m, districts, lang=lang)
     control = folium.LayerControl(collapsed=True)
     control.add_to(m)
@@ -518,6 +509,7 @@ def change_tables(filters, communes, population):
     """
     from geo.change import VERDICT_LABELS, change_table, change_vs_baseline
     from geo.rates import crude_rate, empirical_bayes
+    from layers.text import format_numbers
 
     view = _units_in_view(communes, filters.district)
     pair = comparison(filters)
@@ -546,15 +538,19 @@ def change_tables(filters, communes, population):
     has_population = np.isfinite(residents).all() and (residents > 0).all()
     rate = crude_rate(c1, residents) if has_population else np.full(codes.size, np.nan)
     eb = empirical_bayes(c1, residents) if has_population and codes.size >= 2 else np.full(codes.size, np.nan)
+    # Formatted column by column (one locale lookup per column, not per number: a province has ~1,900 rows).
+    pct_texts = _pcts(communes_change.pct_change)
+    ci_texts = _cis(communes_change.ci_low, communes_change.ci_high)
+    rate_texts, eb_texts = format_numbers(rate, lang, 1), format_numbers(eb, lang, 1)
     commune_rows = []
-    for i, row in enumerate(view.itertuples()):
+    for i, (name, district) in enumerate(zip(view["commune_name"].tolist(), view["district_name"].tolist())):
         outcome = NO_BASELINE if uncompared[i] else communes_change.verdict[i]
         commune_rows.append({
-            "name": row.commune_name, "district": row.district_name, "baseline": int(c0[i]), "current": int(c1[i]),
-            "pct": "–" if uncompared[i] else _pct(communes_change.pct_change[i]),
-            "ci": "–" if uncompared[i] else _ci(communes_change.ci_low[i], communes_change.ci_high[i]),
+            "name": name, "district": district, "baseline": int(c0[i]), "current": int(c1[i]),
+            "pct": "–" if uncompared[i] else pct_texts[i],
+            "ci": "–" if uncompared[i] else ci_texts[i],
             "verdict": outcome, "verdict_label": verdict(outcome),
-            "rate": _fmt(rate[i], 1), "eb": _fmt(eb[i], 1), "sort": (row.district_name, -c1[i]),
+            "rate": rate_texts[i], "eb": eb_texts[i], "sort": (district, -c1[i]),
         })
     commune_rows.sort(key=lambda r: r["sort"])
     # A set without districts (07/2025) is grouped by former district; communes of old Tiền Giang have none.
@@ -603,6 +599,23 @@ def comparison(filters):
                            "Không có số liệu trong kỳ hoặc cùng kỳ", "No data in the period or its baseline")
 
 
+def _pcts(values) -> list[str]:
+    """:func:`_pct` of each of ``values``."""
+    from layers.text import format_numbers
+
+    values = np.asarray(values, dtype=float)
+    texts = format_numbers(values, current_language(), 1)
+    return ["–" if not np.isfinite(v) else f"{'+' if v > 0 else ''}{text}" for v, text in zip(values, texts)]
+
+
+def _cis(lows, highs) -> list[str]:
+    """:func:`_ci` of each pair of ``lows`` and ``highs``."""
+    lows, highs = np.asarray(lows, dtype=float), np.asarray(highs, dtype=float)
+    low_texts, high_texts = _pcts((lows - 1) * 100), _pcts((highs - 1) * 100)
+    return ["–" if not np.isfinite(low) else f"{low_text} … {'∞' if not np.isfinite(high) else high_text}"
+            for low, high, low_text, high_text in zip(lows, highs, low_texts, high_texts)]
+
+
 def _ci(low, high) -> str:
     if not np.isfinite(low):
         return "–"
@@ -648,44 +661,107 @@ def parameter_rows(filters, run) -> list[tuple[str, str]]:
     return rows
 
 
-class RenderedHotspots(NamedTuple):
+class HotspotPage(NamedTuple):
+    """What the page shows beside its map: change tables, the demo flag and what the map draws."""
     change: dict
     demo: bool
-    css: list
-    js: list
+    layer: object  # layers.hotspots.HotspotLayer without features (None: no layer)
+
+
+class HotspotMap(NamedTuple):
+    """The rendered map: the assets its script needs, the container id and the script."""
+    css: tuple
+    js: tuple
     map_id: str
-    layer: object
     script: str
 
 
-def _rendered(filters, communes, run, error):
-    """Change tables and the rendered map of a run, built once per data version (incidents, boundaries,
-    population), filters, run, language and viewer scope; the run itself is looked up per request."""
-    from layers.base import asset_urls, map_parts
-    from store.incidents import has_demo_data
+def _view_key(kind: str, filters, run, error) -> tuple:
+    """Everything a view of ``filters`` and ``run`` depends on: data versions (incidents, boundaries,
+    population), filters, run, language, viewer scope and the basemap configuration."""
     from store.meta import data_version
 
     session = db_session()
-    key = ("hotspots", str(session.get_bind().url), data_version(session, *TOPICS), filters,
-           run.id if run is not None else None, error, current_language(), viewer_scope(current_user),
-           current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "", basemap_key())
+    return (kind, str(session.get_bind().url), data_version(session, *TOPICS), filters,
+            run.id if run is not None else None, error, current_language(), viewer_scope(current_user),
+            current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "", basemap_key())
+
+
+def _map_notes(filters, run, demo: bool) -> list[str]:
+    from layers.text import text
+
+    notes = [_caption(filters)]
+    if demo:
+        notes.append(text("illustrative", current_language()))
+    withheld = run.details.get("n_withheld", 0)
+    if withheld:
+        notes.append(t("hotspots.withheld_note", n=withheld))
+    return notes
+
+
+def _layer_options(filters, run, demo: bool) -> dict:
+    options = {"lang": current_language(), "notes": _map_notes(filters, run, demo)}
+    if filters.statistic != "kde":
+        options["significant_only"] = filters.show == "significant"
+    return options
+
+
+def _page_part(filters, communes, run, error) -> HotspotPage:
+    """Change tables and what the map draws (units, subset note), once per view key; no map is built:
+    the map's script is a request of its own (:func:`_map_part`)."""
+    from layers.hotspots import add_hotspot_layer
+    from store.incidents import has_demo_data
+
+    session = db_session()
 
     def build():
         demo = has_demo_data(session)
         change = change_tables(filters, communes, population_frame(session, boundary_set=filters.boundary_set or None))
-        m, layer, control = build_map(filters, communes, run, demo)
+        layer = None
+        if run is not None:
+            frame = run_frame_for_display(run)
+            if len(frame):
+                layer = add_hotspot_layer(None, frame, filters.statistic, **_layer_options(filters, run, demo))
+        return HotspotPage(change, demo, layer)
+
+    return cached_view(_view_key("hotspots-page", filters, run, error), build)
+
+
+def _map_part(filters, communes, run, error) -> HotspotMap:
+    """The rendered map of a run, once per view key."""
+    from layers.base import asset_urls, map_parts
+    from store.incidents import has_demo_data
+
+    def build():
+        m, _layer, control = build_map(filters, communes, run, has_demo_data(db_session()))
         css, js = asset_urls(m)
         # The forecast script adds its layer to this map and its layer control (static/js/hotspot_forecast.js).
         script = (map_parts(m).script
                   + f"\nwindow.bandoHotspotMap = {{map: {m.get_name()}, layers: {control.get_name()}}};\n")
-        return RenderedHotspots(change, demo, css, js, m.get_name(), layer, script)
+        return HotspotMap(css, js, m.get_name(), script)
 
-    return cached_view(key, build)
+    return cached_view(_view_key("hotspots-map", filters, run, error), build)
+
+
+def _map_assets(filters, communes, run, error, has_layer: bool) -> tuple:
+    """(css, js, map id) of the map the page's script draws. They follow from the kinds of elements on the
+    map, which do not change with the figures: they are taken from the first map rendered with the same
+    configuration and kind of layer (rendering it, and keeping its script for ``/hotspots/map.js``, on a miss)."""
+    key = ("hotspots-assets", filters.statistic if has_layer else None, current_language(),
+           current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "", basemap_key(),
+           url_for("vendor.asset", filename=""))
+
+    def build():
+        rendered = _map_part(filters, communes, run, error)
+        return rendered.css, rendered.js, rendered.map_id
+
+    return map_assets(key, build)
 
 
 def _page_context(filters, communes, years, districts):
     run, hit, error = _run(filters, communes)
-    rendered = _rendered(filters, communes, run, error)
+    page = _page_part(filters, communes, run, error)
+    css, js, map_id = _map_assets(filters, communes, run, error, page.layer is not None)
     lang = current_language()
     return {
         "evaluation_url": url_for("hotspots.evaluation", lang=lang, category=filters.category or None,
@@ -695,14 +771,14 @@ def _page_context(filters, communes, years, districts):
         "filters": filters, "period": filters.period, "period_menu": menu(years, filters.period),
         "districts": districts,
         "categories": CATEGORIES, "groups": GROUPS, "category_sets": CATEGORY_SETS, "run": run, "hit": hit,
-        "error": error, "details": run.details if run is not None else {}, "change": rendered.change,
-        "parameters": parameter_rows(filters, run), "demo": rendered.demo, "statistics": STATISTICS,
+        "error": error, "details": run.details if run is not None else {}, "change": page.change,
+        "parameters": parameter_rows(filters, run), "demo": page.demo, "statistics": STATISTICS,
         "statistic_labels": STATISTIC_LABELS, "unit_labels": UNIT_LABELS, "measure_labels": MEASURE_LABELS,
         "neighbour_label": neighbour_label,
         "neighbour_choices": list(NEIGHBOUR_CHOICES) + ([filters.neighbours]
                                                         if filters.neighbours not in NEIGHBOUR_CHOICES else []),
         "fmt": _fmt,
-        "css_urls": rendered.css, "js_urls": rendered.js, "map_id": rendered.map_id, "layer": rendered.layer,
+        "css_urls": css, "js_urls": js, "map_id": map_id, "layer": page.layer,
     }
 
 
@@ -788,7 +864,7 @@ def map_script():
         abort(404)
     filters = read_filters(years, districts, g.hotspot_view_set.key)
     run, _hit, error = _run(filters, communes)
-    response = make_response(_rendered(filters, communes, run, error).script)
+    response = make_response(_map_part(filters, communes, run, error).script)
     response.mimetype = "text/javascript"
     response.headers["Cache-Control"] = "private, no-cache"
     return response

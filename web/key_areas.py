@@ -7,6 +7,7 @@ re-renders the page with the reason and the HTTP status of the refusal (403, 409
 """
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -17,7 +18,7 @@ from layers import palette
 from store import key_areas as ka
 from store.boundaries import communes_frame
 from translations import message
-from web.basemap import basemap_source
+from web.basemap import basemap_key, basemap_source
 from web import access, db_session, script_stash
 from web.access import allow
 from web.boundary_view import read_view_set
@@ -90,12 +91,30 @@ def features_bounds(features):
 def area_map(features, *, draw=False, focus_district=None, fit_features=False, boundary_set=None):
     """The key-area map zoomed to the areas shown (``fit_features``), else the district, else the province,
     drawn over the districts (or former districts) of ``boundary_set`` (default: in force today)."""
-    from web.communes import with_commune_search
+    import hashlib
 
-    m = area_folium_map(features, draw=draw, focus_district=focus_district, fit_features=fit_features,
-                        boundary_set=boundary_set)
-    shown, _districts = display_frames(boundary_set)
-    return stash_map(with_commune_search(m, shown, boundary_set or communes_frame(db_session()).attrs.get("version")))
+    from layers.base import map_parts
+    from store.meta import data_version
+    from web.communes import with_commune_search
+    from web.view_cache import cached_view
+
+    session = db_session()
+    search_set = boundary_set or communes_frame(session).attrs.get("version")
+    # The rendered map is a function of what it draws, so it is kept per content of the features (whoever
+    # may see them), the boundary version under them, the language and the basemap configuration.
+    drawn = hashlib.sha256(json.dumps(features, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    key = ("key-area-map", str(session.get_bind().url), data_version(session, "boundaries"), drawn, draw,
+           focus_district, fit_features, boundary_set, search_set, current_language(),
+           current_app.config.get("TILE_URL", ""), current_app.config.get("TILE_ATTRIBUTION", ""), basemap_key(),
+           url_for("key_areas.detail", area_id=0), url_for("vendor.asset", filename=""))
+
+    def render():
+        m = area_folium_map(features, draw=draw, focus_district=focus_district, fit_features=fit_features,
+                            boundary_set=boundary_set)
+        shown, _districts = display_frames(boundary_set)
+        return map_parts(with_commune_search(m, shown, search_set))
+
+    return stash_parts(cached_view(key, render))
 
 
 def area_folium_map(features, *, draw=False, focus_district=None, fit_features=False, boundary_set=None):

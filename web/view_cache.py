@@ -10,6 +10,8 @@ from store.build_once import BuildOnceCache
 
 MAX_VIEWS = 64
 _views = BuildOnceCache(MAX_VIEWS)
+#: Asset lists of map pages: a few per page and configuration.
+_assets = BuildOnceCache(64)
 
 
 def viewer_scope(user) -> tuple:
@@ -24,5 +26,11 @@ def cached_view(key: tuple, build):
     return _views.get(key, build)
 
 
+def map_assets(key: tuple, build):
+    """(css, js, map id) of a page's map for an asset key (configuration and kinds of layers), built once."""
+    return _assets.get(key, build)
+
+
 def clear() -> None:
     _views.clear()
+    _assets.clear()
