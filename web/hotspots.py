@@ -605,7 +605,7 @@ def _pcts(values) -> list[str]:
 
     values = np.asarray(values, dtype=float)
     texts = format_numbers(values, current_language(), 1)
-    return ["–" if not np.isfinite(v) else f"{'+' if v > 0 else ''}{text}" for v, text in zip(values, texts)]
+    return ["–" if not np.isfinite(v) else f"{'+' if v > 0 else ''}{text}%" for v, text in zip(values, texts)]
 
 
 def _cis(lows, highs) -> list[str]:
