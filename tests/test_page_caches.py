@@ -189,3 +189,43 @@ def test_stashed_map_scripts_are_per_user_unguessable_and_bounded(app, tmp_path,
         assert len(list((tmp_path / "scripts").glob("*.js"))) == 3
         assert script_stash.fetch(token, "7") is None  # the least recently stashed went first
         assert script_stash.fetch(tokens[-1], "7") == "var map = 6;"
+
+
+
+def page_assets(page: str) -> tuple[list[str], list[str]]:
+    """(css, js) of the map assets a page links (vendor files), in order."""
+    return (re.findall(r'<link[^>]*href="(/vendor/[^"]+)"', page),
+            re.findall(r'<script[^>]*src="(/vendor/[^"]+)"', page))
+
+
+def map_script_url(page: str, path: str) -> str:
+    return re.search(rf'src="({re.escape(path)}[^"]*)"', page).group(1).replace("&amp;", "&")
+
+
+@pytest.mark.parametrize("page_path, script_path, module, builder, first, second", [
+    ("/hotspots", "/hotspots/map.js", "web.hotspots", "build_map", "?year=2024&stat=gistar&units=communes",
+     "?year=2023&stat=gistar&units=communes"),
+    ("/corridor", "/corridor/map.js", "web.corridor", "_map", "?year=2024", "?year=2024&category=smuggling"),
+])
+def test_map_pages_build_no_map_and_link_the_assets_their_script_needs(app, client, login, db, counted, page_path,
+                                                                       script_path, module, builder, first,
+                                                                       second):
+    """The page shows its figures and links the map's assets; only its map script builds the map. The asset
+    lists come from a map of the same kind rendered before: they are those a map of the page's own filters
+    needs (the same page rendered with nothing cached)."""
+    add_incident(db, "S-1", occurred="2023-03-01")
+    add_incident(db, "S-2", occurred="2024-03-01", point=(105.4650, 10.8725))
+    login("planner")
+    calls = counted(module, builder)
+    body(client, page_path + first)  # the first page of its kind renders a map for its asset lists
+    assert calls == {builder: 1}
+    warm = body(client, page_path + second)
+    assert calls == {builder: 1}, "a page of a kind already seen builds no map"
+    script = body(client, map_script_url(warm, script_path))
+    assert calls == {builder: 2}, "the map script builds the map"
+    view_cache.clear()
+    cold = body(client, page_path + second)
+    assert page_assets(warm) == page_assets(cold) and page_assets(warm)[1]
+    assert calls == {builder: 3}
+    assert body(client, map_script_url(cold, script_path)).count("L.map(") == script.count("L.map(") == 1
+    assert calls == {builder: 3}, "the map the page rendered for its assets is the script's"
