@@ -7,6 +7,7 @@ the last day with an incident, printed on every page ("Số liệu đến dd/mm/
 """
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from flask import current_app, g, request
@@ -80,13 +81,20 @@ def read_baseline(period: Period, name: str = "baseline", plan_baseline: int | N
     return year
 
 
+@functools.lru_cache(maxsize=64)
+def _choices(years: frozenset, period_scheme) -> tuple:
+    """:func:`geo.periods.period_choices` once per set of years and scheme (some 5 ms of every map page);
+    the periods are frozen, and each caller gets a list of its own to add the selected one to."""
+    return tuple(period_choices(years, scheme=period_scheme))
+
+
 def menu(years, selected: Period) -> list[tuple[int, list[Period]]]:
     """The period choices every page offers: the years with data (and the selected period's year)."""
     wanted = set(years) | {selected.reference_year}
     last = data_through()
     if last is not None:
         wanted.add(reporting_year_of(last, scheme=scheme()))
-    groups = period_choices(wanted, scheme=scheme())
+    groups = list(_choices(frozenset(wanted), scheme()))
     if not any(p.code == selected.code for _y, periods in groups for p in periods):
         groups.insert(0, (selected.reference_year, [selected]))
     return groups
