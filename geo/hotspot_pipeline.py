@@ -435,7 +435,7 @@ def measure_values(counts, population=None, measure="count", weights=None):
 
 
 def run_hotspot_analysis(spec: HotspotSpec, *, x=None, y=None, point_weights=None, zones=None, zone_values=None,
-                         boundary=None, grid=None, crs=METRIC_CRS) -> HotspotResult:
+                         boundary=None, grid=None, crs=METRIC_CRS, zone_weights=None) -> HotspotResult:
     """Aggregate points (or take zone values), build neighbours and run the statistic of ``spec``.
 
     Parameters
@@ -457,6 +457,10 @@ def run_hotspot_analysis(spec: HotspotSpec, *, x=None, y=None, point_weights=Non
         province again for every analysis; its kind and cell size must be the spec's.
     crs : str or pyproj.CRS or None
         CRS of the coordinates, given to the output frame.
+    zone_weights : scipy.sparse.csr_matrix, optional
+        The zones' neighbours for ``spec.neighbours`` as :mod:`geo.weights` builds them (binary, no self
+        links), already built by a caller that keeps them per set of zones: the same matrix, not rebuilt
+        for every analysis of other values. Only with ``units="zones"``.
 
     Returns
     -------
@@ -497,6 +501,8 @@ def run_hotspot_analysis(spec: HotspotSpec, *, x=None, y=None, point_weights=Non
         raise GeoInputError(message("geo.hotspot_pipeline.units_grid_needs_incident", spec_units=spec.units))
     if grid is not None and spec.units == "zones":
         raise GeoInputError(message("geo.hotspot_pipeline.grid_with_zones"))
+    if zone_weights is not None and spec.units != "zones":
+        raise ValueError("zone_weights are the neighbours of zones: give them with units='zones' only")
 
     count = None
     if have_points:
@@ -550,7 +556,11 @@ def run_hotspot_analysis(spec: HotspotSpec, *, x=None, y=None, point_weights=Non
             if not np.isfinite(values).all():
                 raise GeoInputError(message("geo.hotspot_pipeline.zone_values_contain_missing",
                                             value0=int((~np.isfinite(values)).sum())))
-        build_weights = lambda: _weights_for_zones(zones, cx, cy, neighbours)  # noqa: E731
+        if zone_weights is not None and zone_weights.shape != (geometry.size, geometry.size):
+            raise ValueError(f"zone_weights is {zone_weights.shape[0]}×{zone_weights.shape[1]}; "
+                             f"{geometry.size} zones given")
+        build_weights = (lambda: zone_weights) if zone_weights is not None else (  # noqa: E731
+            lambda: _weights_for_zones(zones, cx, cy, neighbours))
         grid = None
         cell_size = None
 

@@ -142,6 +142,31 @@ def test_district_filter_keeps_only_its_communes_and_unknown_district_is_refused
         overview_map(grid_communes(), incidents_in([]), district_code="999")
 
 
+@pytest.mark.parametrize("district, codes, max_points, redacted", [
+    (None, ["00001", "00001", "00003"], 3000, None),
+    ("802", ["00001", "00003", "00004"], 3000, [False, True, False]),
+    (None, ["00001", "00002", "00003"], 2, None),  # capped: no point drawn
+    (None, [], 3000, None),
+])
+def test_page_figures_and_assets_are_those_of_the_map(district, codes, max_points, redacted):
+    """The overview page shows overview_figures and loads overview_assets without building the map: both must
+    be exactly what overview_map computes and loads for the same arguments."""
+    from layers.base import asset_urls
+    from layers.overview import OVERVIEW_MAP_ELEMENT, overview_assets, overview_figures
+
+    communes, incidents = grid_communes(), incidents_in(codes, redacted=redacted)
+    population = pd.DataFrame({"commune_code": ["00001", "00002", "00003", "00004"],
+                               "population": [15_000, 1_000, 2_000, 1_000]})
+    built = overview_map(communes, incidents, population=population, district_code=district, max_points=max_points)
+    figures = overview_figures(communes, incidents, population=population, district_code=district,
+                               max_points=max_points)
+    pd.testing.assert_frame_equal(figures.statistics, built.statistics)
+    assert figures.points == built.points
+    assert figures.points.severities == built.points.severities
+    assert overview_assets(points_drawn=built.points.shown > 0) == asset_urls(built.map)
+    assert built.map.get_name() == OVERVIEW_MAP_ELEMENT
+
+
 def test_measure_must_be_known():
     communes = grid_communes()
     with pytest.raises(ValueError, match="measure 'density'"):

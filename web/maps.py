@@ -18,9 +18,9 @@ from geo.errors import GeoInputError
 from geo.periods import Period
 from geo.taxonomy import (CATEGORIES, CATEGORY_SETS, GROUPS, category_selections, selection_codes,
                           selection_label)
-from layers.base import asset_urls, map_parts
+from layers.base import map_parts
 from layers.incidents import DEFAULT_MAX_POINTS
-from layers.overview import overview_map
+from layers.overview import OVERVIEW_MAP_ELEMENT, OverviewFigures, overview_assets, overview_figures, overview_map
 from layers.text import format_number
 from store.boundaries import communes_frame, district_names, population_frame
 from store.incidents import incident_frame, incident_years
@@ -114,16 +114,37 @@ def read_filters(years: list[int], view) -> OverviewFilters:
                            boundary_set=view.key, target=target, baseline_year=baseline_year)
 
 
-def _build(filters: OverviewFilters, communes, districts: dict[str, str]):
-    """The overview for these filters, rendered once per data version, language and viewer scope."""
+def _data_key(filters: OverviewFilters) -> tuple:
+    """Everything besides the filters that changes what the overview shows: data versions, language, viewer."""
     session = db_session()
-    key = ("overview", str(session.get_bind().url), data_version(session, "incidents", "boundaries", "population"), filters, current_language(),
-           viewer_scope(current_user), current_app.config.get("TILE_URL") or "", basemap_key(),
+    return (str(session.get_bind().url), data_version(session, "incidents", "boundaries", "population"), filters,
+            current_language(), viewer_scope(current_user))
+
+
+def _build(filters: OverviewFilters, communes, districts: dict[str, str]):
+    """The overview map for these filters, built once per data version, language and viewer scope."""
+    key = ("overview", *_data_key(filters), current_app.config.get("TILE_URL") or "", basemap_key(),
            int(current_app.config.get("MAP_MAX_POINTS", DEFAULT_MAX_POINTS)))
     return cached_view(key, lambda: _render(filters, communes, districts))
 
 
-def _render(filters: OverviewFilters, communes, districts: dict[str, str]):
+class OverviewData(NamedTuple):
+    """The incidents and population an overview of given filters shows, and the wording around them."""
+    incidents: object
+    population: object
+    population_year: int | None
+    demo: bool
+    caption: str
+    outside: int
+    population_source: str
+
+
+def _data(filters: OverviewFilters, communes, districts: dict[str, str]) -> OverviewData:
+    """:func:`_select`, once per data version, filters, language and viewer scope (page and script share it)."""
+    return cached_view(("overview-data", *_data_key(filters)), lambda: _select(filters, communes, districts))
+
+
+def _select(filters: OverviewFilters, communes, districts: dict[str, str]) -> OverviewData:
     session = db_session()
     has_districts = communes.attrs.get("has_districts", True)
     incidents = incident_frame(session, start=filters.period.start_at, end=filters.period.end_before,
@@ -157,22 +178,54 @@ def _render(filters: OverviewFilters, communes, districts: dict[str, str]):
         caption_parts.append(districts[filters.district])
     caption_parts.append(f"{t('boundary.label')} {communes.attrs.get('label', filters.boundary_set)}")
     demo = bool(incidents["is_demo"].astype(bool).any()) if len(incidents) else False
+    return OverviewData(incidents, population, population_year, demo, " · ".join(caption_parts), outside,
+                        population.attrs.get("source", ""))
+
+
+def _max_points() -> int:
+    return int(current_app.config.get("MAP_MAX_POINTS", DEFAULT_MAX_POINTS))
+
+
+def _points_scope():
+    return _own_cases if access.is_local(current_user) else None
+
+
+def _render(filters: OverviewFilters, communes, districts: dict[str, str]):
+    data = _data(filters, communes, districts)
     built = overview_map(
-        communes, incidents, population=population, population_year=population_year, measure=filters.measure,
-        lang=current_language(), district_code=filters.district or None, demo=demo,
-        caption=" · ".join(caption_parts), tile_url=current_app.config.get("TILE_URL") or "",
+        communes, data.incidents, population=data.population, population_year=data.population_year,
+        measure=filters.measure, lang=current_language(), district_code=filters.district or None, demo=data.demo,
+        caption=data.caption, tile_url=current_app.config.get("TILE_URL") or "",
         tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "", basemap=basemap_source(),
-        vendor_url=url_for("vendor.asset", filename="").rstrip("/"),
-        max_points=int(current_app.config.get("MAP_MAX_POINTS", DEFAULT_MAX_POINTS)),
-        points_scope=_own_cases if access.is_local(current_user) else None,
+        vendor_url=url_for("vendor.asset", filename="").rstrip("/"), max_points=_max_points(),
+        points_scope=_points_scope(),
         profile_url=profile_url_template(filters.boundary_set, period=filters.period.code),
         district_url=url_for("maps.overview") + "?" + urlencode(
             {k: v for k, v in {**filters.query(), "district": "DISTRICT"}.items() if v}).replace("DISTRICT", "{district}"),
     )
-    css, js = asset_urls(built.map)
     script = map_parts(built.map).script
-    return RenderedOverview(built, incidents, population_year, demo, css, js, script, outside,
-                            population.attrs.get("source", ""))
+    return RenderedOverview(built, data.incidents, data.population_year, data.demo, script, data.outside,
+                            data.population_source)
+
+
+def _figures(filters: OverviewFilters, communes, districts: dict[str, str]) -> OverviewFigures:
+    """The side panel's statistics and point summary (:func:`layers.overview.overview_figures`, the numbers of
+    the map :func:`_build` makes), without building the map: the page's map script is another request."""
+    data = _data(filters, communes, districts)
+    return cached_view(("overview-figures", *_data_key(filters), _max_points()), lambda: overview_figures(
+        communes, data.incidents, population=data.population, district_code=filters.district or None,
+        max_points=_max_points(), points_scope=_points_scope()))
+
+
+def _assets(points_drawn: bool):
+    """(css, js) of the overview map (:func:`layers.overview.overview_assets`), once per configuration."""
+    tile_url = current_app.config.get("TILE_URL") or ""
+    vendor_url = url_for("vendor.asset", filename="").rstrip("/")
+    key = ("overview-assets", points_drawn, tile_url, current_app.config.get("TILE_ATTRIBUTION") or "",
+           basemap_key(), vendor_url, current_language())
+    return cached_view(key, lambda: overview_assets(
+        points_drawn=points_drawn, tile_url=tile_url, tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "",
+        basemap=basemap_source(), vendor_url=vendor_url, lang=current_language()))
 
 
 def overview_time(filters: OverviewFilters, incidents, communes) -> dict:
@@ -266,8 +319,6 @@ class RenderedOverview(NamedTuple):
     incidents: object
     population_year: int | None
     demo: bool
-    css: list
-    js: list
     script: str
     outside: int = 0
     population_source: str = ""
@@ -292,9 +343,11 @@ def overview():
     communes, years, view = _context()
     filters = read_filters(years, view)
     districts = district_choices(view)
-    rendered = _build(filters, communes, districts)
-    built, incidents, population_year, demo = rendered.built, rendered.incidents, rendered.population_year, rendered.demo
-    stats = built.statistics
+    data = _data(filters, communes, districts)
+    incidents, population_year, demo = data.incidents, data.population_year, data.demo
+    figures = _figures(filters, communes, districts)
+    stats = figures.statistics
+    css_urls, js_urls = _assets(figures.points.shown > 0)
     ranking = "rate" if filters.measure == "rate" else "count"
     top = stats[stats["count"] > 0].sort_values([ranking, "count", "commune_code"],
                                                ascending=[False, False, True]).head(TOP_COMMUNES)
@@ -303,11 +356,11 @@ def overview():
     return render_template(
         "overview.html", no_boundaries=False, filters=filters, period=filters.period,
         period_menu=menu(years, filters.period), districts=districts,
-        categories=CATEGORIES, groups=GROUPS, category_sets=CATEGORY_SETS, css_urls=rendered.css,
-        js_urls=rendered.js, map_id=built.map.get_name(), view_set=view, outside=rendered.outside,
-        population_source=rendered.population_source,
+        categories=CATEGORIES, groups=GROUPS, category_sets=CATEGORY_SETS, css_urls=css_urls,
+        js_urls=js_urls, map_id=OVERVIEW_MAP_ELEMENT, view_set=view, outside=data.outside,
+        population_source=data.population_source,
         script_url=script_url, total=len(incidents), communes_with=int((stats["count"] > 0).sum()),
-        points=built.points, top=top.to_dict("records"), population_year=population_year, demo=demo,
+        points=figures.points, top=top.to_dict("records"), population_year=population_year, demo=demo,
         fmt=lambda value, decimals=0: format_number(value, current_language(), decimals), time_view=time_view,
         range_from=filters.period.start.isoformat() if filters.period.kind == "range" else "",
         range_to=(filters.period.nominal_end or filters.period.end).isoformat() if filters.period.kind == "range" else "",
