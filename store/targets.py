@@ -316,23 +316,29 @@ class Measurement:
 
 
 def measure(session, viewer, period: Period, *, district_code: str | None = None,
-            as_of_period_end: bool = False) -> Measurement | None:
+            as_of_period_end: bool = False, records_coverage=None, external=None) -> Measurement | None:
     """All targets of the period's year measured province-wide or for ``district_code``.
 
     ``as_of_period_end`` (reports): thresholds, case statuses (the incidents' status history), key-area and
     drug statuses as they stood at the period's end (:func:`targets_for_year`, :func:`records_and_coverage`
-    and :func:`external_counts` with ``as_of``), so a regenerated report gives the same figures."""
+    and :func:`external_counts` with ``as_of``), so a regenerated report gives the same figures.
+    ``records_coverage`` and ``external``: what :func:`records_and_coverage` (of the viewer, in
+    :func:`period_set`) and :func:`external_counts` give, when the caller already has them (a page measuring
+    the province and every district reads the incidents once)."""
     from geo.periods import end_instant_utc
     from store.meta import data_version
 
     year = period.year or period.end.year
     period_end = end_instant_utc(period) if as_of_period_end else None
+    if as_of_period_end and (records_coverage is not None or external is not None):
+        raise ValueError("as_of_period_end reads the records and counts as they stood: do not pass them")
     targets = targets_for_year(session, year, as_of=period_end)
     if targets is None:
         return None
-    records, coverage = records_and_coverage(session, viewer, boundary_set=period_set(session, period),
-                                             status_as_of=period_end)
-    province, by_district = external_counts(session, viewer, year, as_of=period if as_of_period_end else None)
+    records, coverage = records_coverage if records_coverage is not None else records_and_coverage(
+        session, viewer, boundary_set=period_set(session, period), status_as_of=period_end)
+    province, by_district = external if external is not None else external_counts(
+        session, viewer, year, as_of=period if as_of_period_end else None)
     external = province if district_code is None else {c: d[district_code] for c, d in by_district.items()
                                                        if district_code in d}
     boundary_set = period_set(session, period)
@@ -343,14 +349,17 @@ def measure(session, viewer, period: Period, *, district_code: str | None = None
     return Measurement(period, district_code, targets, results, coverage, data_version(session))
 
 
-def measure_by_district(session, viewer, period: Period, district_codes) -> dict[str, list[MetricResult]]:
-    """Every target for every district: {target code: [result per district, in ``district_codes`` order]}."""
+def measure_by_district(session, viewer, period: Period, district_codes, *, records_coverage=None,
+                        external=None) -> dict[str, list[MetricResult]]:
+    """Every target for every district: {target code: [result per district, in ``district_codes`` order]}.
+    ``records_coverage`` and ``external`` as for :func:`measure`."""
     year = period.year or period.end.year
     targets = targets_for_year(session, year)
     if targets is None:
         return {}
-    records, coverage = records_and_coverage(session, viewer, boundary_set=period_set(session, period))
-    _province, by_district = external_counts(session, viewer, year)
+    records, coverage = records_coverage if records_coverage is not None else records_and_coverage(
+        session, viewer, boundary_set=period_set(session, period))
+    _province, by_district = external if external is not None else external_counts(session, viewer, year)
     unreached = communes_without_baseline(session, period, plan_baseline(targets, period),
                                           period_set(session, period), coverage)
     return {spec.code: compute_by_district(spec, records if spec.source == "records" else None, period,

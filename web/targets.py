@@ -168,21 +168,53 @@ def _records_figures(session, viewer, choice: Choice):
            choice.district, tuple(choice.districts), current_language(), viewer_scope(viewer), period_scheme())
 
     def build():
-        measurement = measure(session, viewer, choice.period, district_code=choice.district)
+        from store.targets import period_set
+
+        # The incidents are read once for the province and every district; the key-area and drug-status
+        # figures are left empty here, since _with_current_external measures them on every request.
+        records = records_and_coverage(session, viewer, boundary_set=period_set(session, choice.period))
+        no_external = ({}, {})
+        measurement = measure(session, viewer, choice.period, district_code=choice.district,
+                              records_coverage=records, external=no_external)
         if measurement is None:
             return None, {}, {}
-        by_district = (measure_by_district(session, viewer, choice.period, list(choice.districts))
+        by_district = (measure_by_district(session, viewer, choice.period, list(choice.districts),
+                                           records_coverage=records, external=no_external)
                        if choice.district is None else {})
-        charts = trend_series(session, measurement.targets.target_set, choice.period, choice.district)
-        return measurement, by_district, charts
+        return measurement, by_district, _trend_charts(session, measurement.targets.target_set, choice)
 
     return cached_view(key, build)
+
+
+# What the key-area and drug-status counts depend on (external_counts reads statuses in force today).
+EXTERNAL_TOPICS = ("key_areas", "drug_status", "boundaries", "population")
+
+
+def _current_external_counts(session, viewer, year: int):
+    """:func:`store.targets.external_counts` once per version of the trackers' data, day, year and viewer
+    scope: a drug status recorded bumps the version, so the next response shows it."""
+    from datetime import date
+
+    key = ("targets-external", str(session.get_bind().url), data_version(session, *EXTERNAL_TOPICS), date.today(),
+           year, viewer_scope(viewer))
+    return cached_view(key, lambda: external_counts(session, viewer, year))
+
+
+def _trend_charts(session, target_set, choice: Choice) -> dict:
+    """:func:`trend_series`, once per year (every period of a year charts the same quarters), boundary set,
+    district, targets and language: it reads every viewer's records alike (no viewer)."""
+    from store.targets import period_set
+
+    year = choice.period.year or choice.period.end.year
+    key = ("targets-trend", str(session.get_bind().url), data_version(session, *RECORDS_TOPICS), year,
+           period_set(session, choice.period), choice.district, target_set, current_language(), period_scheme())
+    return cached_view(key, lambda: trend_series(session, target_set, choice.period, choice.district))
 
 
 def _with_current_external(session, viewer, choice: Choice, measurement, by_district):
     """The cached figures with the key-area and drug-status targets measured now, and today's data version."""
     year = choice.period.year or choice.period.end.year
-    province, per_district = external_counts(session, viewer, year)
+    province, per_district = _current_external_counts(session, viewer, year)
     external = province if choice.district is None else {
         code: counts[choice.district] for code, counts in per_district.items() if choice.district in counts}
     specs = {s.code: s for s in measurement.targets.target_set.specs}
