@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import folium
 import shapely
-from branca.element import CssLink, JavascriptLink
+from branca.element import CssLink, Element, Figure, JavascriptLink, MacroElement
 from folium.elements import JSCSSMixin
 
 #: Centre of Đồng Tháp (lat, lon) and a zoom that shows the whole province in a 1000 px map.
@@ -55,6 +55,55 @@ MAP_JS = [("leaflet", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.j
 MAP_CSS = [("leaflet_css", "https://cdn.jsdelivr.net/npm/leaflet@1.9.4/dist/leaflet.css")]
 
 _EXTERNAL = re.compile(r"^(?:https?:)?//", re.IGNORECASE)
+
+
+# ------------------------------------------------------------------ rendering each element's parts once
+# branca's MacroElement.render puts each rendered part of an element (header, html, script) into the figure
+# as ``Element(text)``, which compiles the text as a Jinja template and renders it a second time when the
+# figure renders: for a commune map, some 40 compilations of long scripts per request, a seventh of the
+# page's CPU. Text without Jinja syntax (nor a carriage return, which Jinja turns into a newline) renders to
+# itself less one trailing newline (Jinja's keep_trailing_newline is off), so such a part is written as it
+# is; any other text keeps branca's template, so every map renders byte for byte as before
+# (tests/test_layers_base.py renders maps both ways).
+_JINJA_SYNTAX = re.compile(r"\{[{%#]|\r")
+
+
+class RenderedPart(Element):
+    """A rendered part of an element, written as it is (what ``Element(text).render()`` gives for text
+    without Jinja syntax)."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        text = str(text)
+        self.text = text[:-1] if text.endswith("\n") else text
+
+    def render(self, **kwargs):
+        return self.text
+
+
+def rendered_part(text: str) -> Element:
+    """The figure's element for a rendered ``text``: a :class:`RenderedPart`, or branca's template element
+    when the text holds Jinja syntax."""
+    return Element(text) if _JINJA_SYNTAX.search(text) else RenderedPart(text)
+
+
+_BRANCA_MACRO_RENDER = MacroElement.render
+
+
+def _render_macro(self, **kwargs):
+    """branca 0.8's MacroElement.render with the parts added as :func:`rendered_part`."""
+    figure = self.get_root()
+    assert isinstance(figure, Figure), "You cannot render this Element if it is not in a Figure."
+    macros = self._template.module.__dict__
+    for part, target in (("header", figure.header), ("html", figure.html), ("script", figure.script)):
+        macro = macros.get(part)
+        if macro is not None:
+            target.add_child(rendered_part(macro(self, kwargs)), name=self.get_name())
+    for element in self._children.values():
+        element.render(**kwargs)
+
+
+MacroElement.render = _render_macro
 
 
 class ExternalAssetError(ValueError):

@@ -38,9 +38,18 @@ def bump_data_version(session, topic: str | None = None) -> int:
     return _increment(session, GLOBAL)
 
 
+# Versions read in the session's current transaction (``session.info``): a page asks for them a dozen times
+# (one per cached part), and a counter never written has no row for the identity map to keep, so each ask
+# was a query. Cleared when the transaction ends; a bump in the same transaction updates it.
+_READ_IN_TRANSACTION = "bando_versions_read"
+
+
 def _read(session, key: str) -> int:
-    row = session.get(Meta, key)
-    return int(row.value) if row else 0
+    read = session.info.setdefault(_READ_IN_TRANSACTION, {})
+    if key not in read:
+        row = session.get(Meta, key)
+        read[key] = int(row.value) if row else 0
+    return read[key]
 
 
 def _increment(session, key: str) -> int:
@@ -49,6 +58,7 @@ def _increment(session, key: str) -> int:
         row = Meta(key=key, value="0")
         session.add(row)
     row.value = str(int(row.value) + 1)
+    session.info.setdefault(_READ_IN_TRANSACTION, {})[key] = int(row.value)
     return int(row.value)
 
 
@@ -56,3 +66,9 @@ def _increment(session, key: str) -> int:
 @event.listens_for(Session, "after_rollback")
 def _transaction_ended(session) -> None:
     session.info.pop(UNCOMMITTED_VERSION, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_versions_read(session, transaction) -> None:
+    # Any transaction or savepoint that ends: the next one may see other writers' bumps, or have rolled back ours.
+    session.info.pop(_READ_IN_TRANSACTION, None)

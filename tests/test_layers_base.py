@@ -148,3 +148,52 @@ def test_per_frame_keeps_the_frames_used_most_recently(monkeypatch):
         base.per_frame(pd.DataFrame({"a": [n]}), "t", lambda: 0)
         assert base.per_frame(kept, "t", lambda: built.append("again") or 1) == 1
     assert built == ["kept"]
+
+
+def _overview_of_grid():
+    """An overview map of the four test communes with points, Gi* overlay, legend, search and a Jinja-like
+    text in a popup, as the page builds it."""
+    from layers.overview import overview_map
+    from tests.test_layers_communes import grid_communes, incidents_in
+
+    communes = grid_communes(["Xã {{ 7 }}", "Xã Hai", "Phường\r\nBa", "Xã Bốn"])
+    incidents = incidents_in(["00001", "00001", "00002", "00003", "00004", "00004", "00004"])
+    return overview_map(communes, incidents, caption="Năm 2024 · {# tất cả #}", profile_url="/communes/{code}",
+                        district_url="/?district={district}").map
+
+
+def test_parts_are_rendered_once_and_exactly_as_branca_renders_them(monkeypatch):
+    """layers.base writes each element's rendered parts as they are instead of compiling them as templates
+    again: the map's script, HTML and whole document are byte for byte what branca renders."""
+    import itertools
+
+    from branca.element import Element, MacroElement
+
+    from layers import base
+
+    def rendered():
+        """The same map built afresh (ids numbered from 0, as a figure renders only once) and rendered."""
+        ids = itertools.count()
+        monkeypatch.setattr(Element, "_generate_id", classmethod(lambda cls: f"{next(ids):032x}"))
+        parts = map_parts(_overview_of_grid())
+        ids = itertools.count()
+        return parts, map_document(_overview_of_grid())
+
+    ours = rendered()
+    monkeypatch.setattr(MacroElement, "render", base._BRANCA_MACRO_RENDER)
+    theirs = rendered()
+    assert ours[0].script == theirs[0].script and ours[0].html == theirs[0].html
+    assert ours[1] == theirs[1]
+    assert len(ours[0].script) > 1000
+
+
+def test_a_part_with_template_syntax_keeps_the_template_element():
+    from branca.element import Element
+
+    from layers.base import RenderedPart, rendered_part
+
+    assert isinstance(rendered_part("var a = 1;\n"), RenderedPart)
+    assert rendered_part("var a = 1;\n").render() == Element("var a = 1;\n").render() == "var a = 1;"
+    for text in ("{{ 1 + 1 }}", "{% if true %}x{% endif %}", "{# c #}", "a\r\nb"):
+        part = rendered_part(text)
+        assert not isinstance(part, RenderedPart) and part.render() == Element(text).render()
