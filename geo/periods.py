@@ -38,7 +38,6 @@ divided away (100 → 96 cases is −4 %, whatever the lengths of the two Februa
 from __future__ import annotations
 
 import calendar
-import functools
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
@@ -417,26 +416,19 @@ def period_choices(years, *, scheme: PeriodScheme = DEFAULT_SCHEME) -> list[tupl
     Returns
     -------
     list of (year, [Period, ...])
-
-    Notes
-    -----
-    Every page asks for this menu on every request; one year's choices (twenty periods, each worded in two
-    languages) are built once per year and scheme and copied out, since periods are immutable.
     """
-    return [(year, list(_year_choices(year, scheme))) for year in sorted({int(y) for y in years}, reverse=True)]
-
-
-@functools.lru_cache(maxsize=256)
-def _year_choices(year: int, scheme: PeriodScheme) -> tuple[Period, ...]:
-    periods = report_periods(year, scheme=scheme) + quarters(year, scheme=scheme)
-    periods.append(calendar_year_period(year, scheme=scheme))
-    periods.extend(month_period(year, m, scheme=scheme) for m in range(1, 13))
-    seen, unique = set(), []
-    for p in periods:  # with a calendar scheme the reporting year and the calendar year coincide
-        if (p.start, p.end) not in seen:
-            seen.add((p.start, p.end))
-            unique.append(p)
-    return tuple(unique)
+    out = []
+    for year in sorted({int(y) for y in years}, reverse=True):
+        periods = report_periods(year, scheme=scheme) + quarters(year, scheme=scheme)
+        periods.append(calendar_year_period(year, scheme=scheme))
+        periods.extend(month_period(year, m, scheme=scheme) for m in range(1, 13))
+        seen, unique = set(), []
+        for p in periods:  # with a calendar scheme the reporting year and the calendar year coincide
+            if (p.start, p.end) not in seen:
+                seen.add((p.start, p.end))
+                unique.append(p)
+        out.append((year, unique))
+    return out
 
 
 # ---------------------------------------------------------------- like-for-like comparison
