@@ -21,7 +21,7 @@ from store.key_areas import (APPROVED, PENDING, PROVINCE_ROLES, REJECTED, Confli
                              TrackerError, _check_version, _flush, may_edit, may_view, parse_date)
 from store.meta import bump_data_version
 from store.models import Base, utcnow
-from translations import Message, join_messages, message, translate
+from translations import Message, join_messages, message
 
 
 class DrugRuleSetVersion(Base):
@@ -121,13 +121,8 @@ class PlausibilityWarning(TrackerError):
 
     def __init__(self, warnings: list[Message]):
         self.warnings = list(warnings)
-        super().__init__(message("ds.err.check_figures", details=""))
-
-    def text(self, lang: str = "vi") -> str:
-        return translate("ds.err.check_figures", lang, details=join_messages(self.warnings, lang))
-
-    def __str__(self) -> str:
-        return self.text(self.plain_language)
+        super().__init__(message("ds.err.check_figures",
+                                 details=tuple(join_messages(self.warnings, lang) for lang in ("vi", "en"))))
 
 
 def stored_warnings(stored: str | None) -> list[dict | str]:
@@ -138,6 +133,11 @@ def stored_warnings(stored: str | None) -> list[dict | str]:
     except ValueError:
         return []
     return [w for w in kept if isinstance(w, (dict, str))] if isinstance(kept, list) else []
+
+
+def worded_proposal(snapshot: dict, lang: str) -> dict:
+    """A proposal's :func:`proposal_snapshot` with the warnings its proposer confirmed worded in ``lang``."""
+    return {**snapshot, "warnings": [warning_text(w, lang) for w in snapshot["warnings"]]}
 
 
 def warning_text(warning: dict | str | Message, lang: str = "vi") -> str:

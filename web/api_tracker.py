@@ -195,7 +195,8 @@ def record_drug_status(data):
                      confirm_warnings=data["confirm_warnings"])
         if current_user.role in PROVINCE:
             return ds.status_snapshot(ds.record_drug_status(session, current_user, **entry))
-        return worded_proposal(ds.proposal_snapshot(ds.propose_drug_status(session, current_user, **entry)))
+        proposal = ds.propose_drug_status(session, current_user, **entry)
+        return ds.worded_proposal(ds.proposal_snapshot(proposal), current_language())
 
     try:
         with current_app.extensions["db"].transaction() as session:
@@ -214,13 +215,7 @@ def record_drug_status(data):
 def drug_status_proposals(query):
     state = query.get("state")
     rows = ds.drug_status_proposals(db_session(), current_user, state=state)
-    return jsonify({"proposals": [worded_proposal(ds.proposal_snapshot(p)) for p in rows]})
-
-
-def worded_proposal(snapshot: dict) -> dict:
-    """A drug-figures proposal with the warnings its proposer confirmed worded in the request's language."""
-    lang = current_language()
-    return {**snapshot, "warnings": [ds.warning_text(w, lang) for w in snapshot["warnings"]]}
+    return jsonify({"proposals": [ds.worded_proposal(ds.proposal_snapshot(p), current_language()) for p in rows]})
 
 
 @bp.route("/api/drug-status/proposals/<int:proposal_id>/decision", methods=["POST"])
@@ -231,7 +226,7 @@ def decide_drug_status_proposal(proposal_id: int, data):
         proposal = ds.decide_drug_status_proposal(session, current_user, proposal_id,
                                                   expected_version=data["version"],
                                                   approve=data["decision"] == "approve", note=data["note"])
-        return worded_proposal(ds.proposal_snapshot(proposal))
+        return ds.worded_proposal(ds.proposal_snapshot(proposal), current_language())
 
     return write(action)
 

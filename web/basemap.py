@@ -39,10 +39,12 @@ def basemap_source():
                          script_url=url_for("static", filename="js/basemap.js"))
 
 
-def basemap_key() -> str:
-    """Part of a cached map's key: which basemap file (and version) its script names."""
+def basemap_key() -> tuple[str, str, str]:
+    """Part of a cached map's key: the basemaps its script names — the configured tile server and its
+    attribution, and the offline basemap file with its version."""
     path = basemap_path()
-    return f"{path}:{path.stat().st_mtime_ns}" if path else ""
+    return (current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "",
+            f"{path}:{path.stat().st_mtime_ns}" if path else "")
 
 
 @bp.route("/basemap/basemap.pmtiles")

@@ -210,8 +210,7 @@ def _view_key(kind: str, filters: CorridorFilters) -> tuple:
 
     session = db_session()
     return (kind, str(session.get_bind().url), data_version(session, "incidents", "boundaries", "gates"),
-            filters, current_language(), viewer_scope(current_user), current_app.config["DATA_DIR"],
-            current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "", basemap_key())
+            filters, current_language(), viewer_scope(current_user), current_app.config["DATA_DIR"], basemap_key())
 
 
 def _checked_geometry(filters: CorridorFilters):
@@ -266,8 +265,7 @@ def _map_assets(filters: CorridorFilters, page: CorridorPage) -> tuple:
     with the same configuration and kinds of layers (rendering it on a miss, its script kept for the map)."""
     result = page.result
     key = ("corridor-assets", page.points.shown > 0, len(result.gates) > 0, result.geometry.prey_veng is not None,
-           current_language(), current_app.config.get("TILE_URL") or "",
-           current_app.config.get("TILE_ATTRIBUTION") or "", basemap_key(), url_for("vendor.asset", filename=""))
+           current_language(), basemap_key(), url_for("vendor.asset", filename=""))
 
     def build():
         rendered = _map_part(filters)

@@ -28,12 +28,6 @@ def rule_set_rows(session):
     return ds.rule_sets(session)
 
 
-def _worded(snapshot: dict) -> dict:
-    """A proposal with the warnings its proposer confirmed worded in the page's language."""
-    lang = current_language()
-    return {**snapshot, "warnings": [ds.warning_text(w, lang) for w in snapshot["warnings"]]}
-
-
 def _comparison_rows(session, year, set_key=None):
     rows = ds.comparison_by_district(session, current_user, year, set_key)
     return rows, ds.year_comparison(session, current_user, year, set_key=set_key)
@@ -106,8 +100,7 @@ def page():
 
     # The rendered map, once per drug-status/boundary version, filters, language and viewer scope.
     key = ("drug_status", str(session.get_bind().url), versions, year, view.key,
-           district, current_language(), viewer_scope(current_user), current_app.config.get("TILE_URL", ""),
-           current_app.config.get("TILE_ATTRIBUTION", ""), basemap_key())
+           district, current_language(), viewer_scope(current_user), basemap_key())
     parts = cached_view(key, render)
     by_district, province = _comparison_rows(session, year, view.key or None)
     if district:
@@ -119,8 +112,8 @@ def page():
         view_set=view, by_district=by_district,
         province=province, rule_sets=rule_set_rows(session), STATUS_LABELS=drug_rules.STATUS_LABELS,
         may_record=current_user.role in (access.ADMIN, access.PLANNER, access.DISTRICT, access.COMMUNE),
-        proposals=[_worded(ds.proposal_snapshot(p)) for p in ds.drug_status_proposals(session, current_user,
-                                                                                       state=ka.PENDING)],
+        proposals=[ds.worded_proposal(ds.proposal_snapshot(p), current_language())
+                   for p in ds.drug_status_proposals(session, current_user, state=ka.PENDING)],
         indicator_labels=drug_rules.INDICATOR_LABELS,
         is_province=current_user.role in (access.ADMIN, access.PLANNER),
         decisions=unit_decisions(session), PROPOSAL_STATE_LABELS=ka.PROPOSAL_STATES,

@@ -683,8 +683,7 @@ def _view_key(kind: str, filters, run, error) -> tuple:
 
     session = db_session()
     return (kind, str(session.get_bind().url), data_version(session, *TOPICS), filters,
-            run.id if run is not None else None, error, current_language(), viewer_scope(current_user),
-            current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "", basemap_key())
+            run.id if run is not None else None, error, current_language(), viewer_scope(current_user), basemap_key())
 
 
 def _map_notes(filters, run, demo: bool) -> list[str]:
@@ -747,8 +746,7 @@ def _map_assets(filters, communes, run, error, has_layer: bool) -> tuple:
     """(css, js, map id) of the map the page's script draws. They follow from the kinds of elements on the
     map, which do not change with the figures: they are taken from the first map rendered with the same
     configuration and kind of layer (rendering it, and keeping its script for ``/hotspots/map.js``, on a miss)."""
-    key = ("hotspots-assets", filters.statistic if has_layer else None, current_language(),
-           current_app.config.get("TILE_URL") or "", current_app.config.get("TILE_ATTRIBUTION") or "", basemap_key(),
+    key = ("hotspots-assets", filters.statistic if has_layer else None, current_language(), basemap_key(),
            url_for("vendor.asset", filename=""))
 
     def build():

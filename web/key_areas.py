@@ -104,8 +104,7 @@ def area_map(features, *, draw=False, focus_district=None, fit_features=False, b
     # may see them), the boundary version under them, the language and the basemap configuration.
     drawn = hashlib.sha256(json.dumps(features, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
     key = ("key-area-map", str(session.get_bind().url), data_version(session, "boundaries"), drawn, draw,
-           focus_district, fit_features, boundary_set, search_set, current_language(),
-           current_app.config.get("TILE_URL", ""), current_app.config.get("TILE_ATTRIBUTION", ""), basemap_key(),
+           focus_district, fit_features, boundary_set, search_set, current_language(), basemap_key(),
            url_for("key_areas.detail", area_id=0), url_for("vendor.asset", filename=""))
 
     def render():

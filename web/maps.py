@@ -123,7 +123,7 @@ def _data_key(filters: OverviewFilters) -> tuple:
 
 def _build(filters: OverviewFilters, communes, districts: dict[str, str]):
     """The overview map for these filters, built once per data version, language and viewer scope."""
-    key = ("overview", *_data_key(filters), current_app.config.get("TILE_URL") or "", basemap_key(),
+    key = ("overview", *_data_key(filters), basemap_key(),
            int(current_app.config.get("MAP_MAX_POINTS", DEFAULT_MAX_POINTS)))
     return cached_view(key, lambda: _render(filters, communes, districts))
 
@@ -221,8 +221,7 @@ def _assets(points_drawn: bool):
     """(css, js) of the overview map (:func:`layers.overview.overview_assets`), once per configuration."""
     tile_url = current_app.config.get("TILE_URL") or ""
     vendor_url = url_for("vendor.asset", filename="").rstrip("/")
-    key = ("overview-assets", points_drawn, tile_url, current_app.config.get("TILE_ATTRIBUTION") or "",
-           basemap_key(), vendor_url, current_language())
+    key = ("overview-assets", points_drawn, basemap_key(), vendor_url, current_language())
     return cached_view(key, lambda: overview_assets(
         points_drawn=points_drawn, tile_url=tile_url, tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "",
         basemap=basemap_source(), vendor_url=vendor_url, lang=current_language()))
